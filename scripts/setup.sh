@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Set up everything Noom needs on a fresh machine, idempotently:
+#   - Debian packages (only with --system): chromium, redis-server, coturn, iproute2 for the test suite;
+#   - a virtualenv in .venv with Noom and its dev extra installed (editable);
+#   - the browser client's npm packages in web/node_modules.
+# Re-running is cheap: each step is skipped when its inputs have not changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_system=0
+[[ "${1:-}" == "--system" ]] && want_system=1
+
+log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*" >&2; }
+
+if ((want_system)); then
+  missing=()
+  command -v chromium >/dev/null || missing+=(chromium)
+  command -v redis-server >/dev/null || missing+=(redis-server)
+  command -v turnserver >/dev/null || missing+=(coturn)
+  command -v ip >/dev/null || missing+=(iproute2)
+  command -v unshare >/dev/null || missing+=(util-linux)
+  fc-list 2>/dev/null | grep -qi dejavu || missing+=(fonts-dejavu-core)
+  if ((${#missing[@]})); then
+    if [[ $(id -u) -eq 0 ]]; then
+      log "installing Debian packages: ${missing[*]}"
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    else
+      echo "Missing Debian packages: ${missing[*]}. Install them with:" >&2
+      echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+      exit 1
+    fi
+  fi
+fi
+
+python=${PYTHON:-python3}
+if [[ ! -x .venv/bin/python ]]; then
+  log "creating .venv with $($python --version)"
+  $python -m venv .venv
+fi
+stamp=.venv/.noom-installed
+if [[ ! -f $stamp ]] || ! cmp -s pyproject.toml "$stamp"; then
+  log "installing Python packages into .venv"
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -e '.[dev]'
+  cp pyproject.toml "$stamp"
+fi
+
+npm_stamp=web/node_modules/.noom-installed
+if [[ ! -f $npm_stamp ]] || ! cmp -s web/package-lock.json "$npm_stamp"; then
+  log "installing npm packages into web/node_modules"
+  (cd web && npm ci --no-audit --no-fund --loglevel=error)
+  cp web/package-lock.json "$npm_stamp"
+fi

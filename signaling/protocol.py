@@ -1,0 +1,191 @@
+"""Protocol v1: the typed payloads clients send and the objects the server sends back.
+
+Every client payload is converted into one of these structs at the edge (``parse``); handlers and the
+room store only ever see typed objects. msgspec does the conversion: it is strict about types, ignores
+unknown fields, and costs a few microseconds per message, which matters on the relay hot path.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+import msgspec
+
+PROTOCOL_VERSION = 1
+
+ErrorCode = Literal["bad-request", "room-full", "wrong-password", "not-in-room", "unknown-peer", "rate-limited"]
+PeerKind = Literal["human", "bot"]
+LeaveReason = Literal["left", "disconnected"]
+
+ROOM_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Size limits of protocol v1; the defaults are the documented ones."""
+
+    name_max: int = 40
+    chat_max: int = 2000
+    sdp_max: int = 64 * 1024
+    candidate_max: int = 2 * 1024
+    password_max: int = 128
+
+
+class ProtocolError(Exception):
+    """A request the protocol refuses; becomes ``{"ok": false, "error": {...}}`` in the ack."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def ack(self) -> dict[str, Any]:
+        return {"ok": False, "error": {"code": self.code, "message": self.message}}
+
+
+def bad_request(message: str) -> ProtocolError:
+    return ProtocolError("bad-request", message)
+
+
+# ---- objects the server sends -------------------------------------------------------------------
+
+
+class Peer(msgspec.Struct, rename="camel"):
+    peer_id: str
+    name: str
+    kind: PeerKind = "human"
+    audio: bool = True
+    video: bool = True
+    screen: bool = False
+    hand: bool = False
+
+
+class ChatMessage(msgspec.Struct):
+    id: str
+    from_: str = msgspec.field(name="from")
+    name: str = ""
+    text: str = ""
+    ts: int = 0
+
+
+class RoomSummary(msgspec.Struct):
+    room: str
+    count: int
+    locked: bool
+
+
+# ---- payloads clients send ----------------------------------------------------------------------
+
+
+class Join(msgspec.Struct):
+    room: str
+    name: str
+    password: str | None = None
+    kind: PeerKind = "human"
+
+
+class Empty(msgspec.Struct):
+    pass
+
+
+class Offer(msgspec.Struct):
+    to: str
+    sdp: str
+
+
+class Answer(msgspec.Struct):
+    to: str
+    sdp: str
+
+
+class Ice(msgspec.Struct):
+    to: str
+    candidate: dict[str, Any] | None
+
+
+class Chat(msgspec.Struct):
+    text: str
+
+
+class Media(msgspec.Struct):
+    audio: bool | None = None
+    video: bool | None = None
+    screen: bool | None = None
+    hand: bool | None = None
+
+    def changes(self) -> dict[str, bool]:
+        return {k: v for k in ("audio", "video", "screen", "hand") if (v := getattr(self, k)) is not None}
+
+
+class Rename(msgspec.Struct):
+    name: str
+
+
+Payload = TypeVar("Payload", bound=msgspec.Struct)
+
+
+def parse(kind: type[Payload], args: tuple[Any, ...]) -> Payload:
+    """Turn the arguments of a received event into ``kind``, or raise ``bad-request``.
+
+    Handlers take ``*args`` so that a client sending no argument, or several, gets an answer instead
+    of a TypeError inside python-socketio.
+    """
+    data = args[0] if args else {}
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise bad_request(f"the payload must be a JSON object, not {type(data).__name__}")
+    try:
+        return msgspec.convert(data, kind)
+    except msgspec.ValidationError as exc:
+        raise bad_request(f"invalid payload: {exc}") from None
+
+
+def check_room(room: str) -> str:
+    if not ROOM_RE.fullmatch(room):
+        raise bad_request(
+            "room names are 1-64 characters of letters, digits, '-' and '_', starting with a letter or digit"
+        )
+    return room
+
+
+def check_name(name: str, limits: Limits) -> str:
+    name = name.strip()
+    if not name or len(name) > limits.name_max:
+        raise bad_request(f"the name must be 1-{limits.name_max} characters after trimming spaces")
+    if any(not ch.isprintable() or unicodedata.category(ch) in ("Cc", "Cf") for ch in name):
+        raise bad_request("the name must not contain control characters")
+    return name
+
+
+def check_chat(text: str, limits: Limits) -> str:
+    if not text.strip() or len(text) > limits.chat_max:
+        raise bad_request(f"a chat message must be 1-{limits.chat_max} characters")
+    return text
+
+
+def check_sdp(sdp: str, limits: Limits) -> str:
+    if not sdp or len(sdp.encode()) > limits.sdp_max:
+        raise bad_request(f"the sdp must be a non-empty string of at most {limits.sdp_max} bytes")
+    return sdp
+
+
+def check_candidate(candidate: dict[str, Any] | None, limits: Limits) -> dict[str, Any] | None:
+    if candidate is None:
+        return None
+    try:
+        size = len(json.dumps(candidate, separators=(",", ":")).encode())
+    except (TypeError, ValueError, RecursionError):
+        raise bad_request("the candidate must be a JSON object") from None
+    if size > limits.candidate_max:
+        raise bad_request(f"the candidate must be at most {limits.candidate_max} bytes serialized")
+    return candidate
+
+
+def to_wire(obj: msgspec.Struct | list[msgspec.Struct]) -> Any:
+    """A struct (or list of them) as the plain JSON-able value python-socketio emits."""
+    return msgspec.to_builtins(obj)

@@ -1,0 +1,267 @@
+"""The Socket.IO side of Noom: protocol v1's events, acks and errors.
+
+``SignalingServer`` validates every payload into a protocol struct, keeps the small per-socket session
+(which peer a socket is, and its room), and delegates room state to a ``RoomStore``. Socket.IO rooms
+carry the fan-out: ``room:<name>`` for a call, ``peer:<id>`` for one peer and ``lobby`` for sockets
+not in a call, so a message-queue manager can deliver across processes unchanged.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import socketio
+
+from .config import Config
+from .protocol import (
+    Answer,
+    Chat,
+    ChatMessage,
+    Empty,
+    Ice,
+    Join,
+    Media,
+    Offer,
+    Peer,
+    ProtocolError,
+    Rename,
+    bad_request,
+    check_candidate,
+    check_chat,
+    check_name,
+    check_room,
+    check_sdp,
+    parse,
+    to_wire,
+)
+from .state import RoomStore
+
+log = logging.getLogger(__name__)
+
+LOBBY = "lobby"
+# Names python-socketio gives special meaning; a client must not be able to trigger them as events.
+RESERVED_EVENTS = frozenset({"connect", "disconnect", "connect_error", "message", "*"})
+# Engine.IO packets carry at most one SDP plus JSON framing.
+MAX_PACKET_BYTES = 128 * 1024
+
+Handler = Callable[..., Awaitable[dict[str, Any]]]
+
+
+def new_id() -> str:
+    """An unguessable id (96 random bits), used for peers and chat messages."""
+    return secrets.token_urlsafe(12)
+
+
+def room_channel(room: str) -> str:
+    return "room:" + room
+
+
+def peer_channel(peer_id: str) -> str:
+    return "peer:" + peer_id
+
+
+@dataclass(slots=True)
+class Session:
+    """What this process knows about one socket in a call."""
+
+    peer_id: str
+    room: str
+    name: str
+
+
+class _Server(socketio.AsyncServer):
+    async def _handle_event(self, eio_sid: str, namespace: str, id: int | None, data: list[Any]) -> None:
+        # python-socketio dispatches a client-sent "disconnect" event to the disconnect handler, which
+        # would drop a peer whose socket is still open. Reserved names are never client events.
+        if not data or not isinstance(data[0], str) or data[0] in RESERVED_EVENTS:
+            log.warning("ignored a client event with a reserved or invalid name: %r", data[:1])
+            return
+        await super()._handle_event(eio_sid, namespace, id, data)
+
+
+class SignalingServer:
+    def __init__(self, config: Config, store: RoomStore, client_manager: socketio.AsyncManager | None = None) -> None:
+        self.config = config
+        self.store = store
+        self.sessions: dict[str, Session] = {}
+        self.sio = _Server(
+            async_mode="aiohttp",
+            client_manager=client_manager,
+            # None = same origin only (python-engineio compares Origin with Host).
+            cors_allowed_origins=("*" if "*" in config.cors_origins else (list(config.cors_origins) or None)),
+            ping_interval=config.ping_interval,
+            ping_timeout=config.ping_timeout,
+            max_http_buffer_size=MAX_PACKET_BYTES,
+            # Handle one socket's events in order (ICE must not overtake its offer) and without a task each.
+            async_handlers=False,
+            logger=False,
+            engineio_logger=False,
+        )
+        self.sio.on("connect", self._on_connect)
+        self.sio.on("disconnect", self._on_disconnect)
+        for event, handler in {
+            "join": self.join,
+            "leave": self.leave,
+            "offer": self.offer,
+            "answer": self.answer,
+            "ice": self.ice,
+            "chat": self.chat,
+            "media": self.media,
+            "rename": self.rename,
+            "rooms": self.rooms,
+        }.items():
+            self.sio.on(event, self._guarded(event, handler))
+
+    # ---- plumbing ---------------------------------------------------------------------------------
+
+    def _guarded(self, event: str, handler: Handler) -> Handler:
+        """Every ack is one object; a refused request becomes an error ack, never a traceback."""
+
+        @functools.wraps(handler)
+        async def run(sid: str, *args: Any) -> dict[str, Any]:
+            try:
+                return await handler(sid, *args)
+            except ProtocolError as exc:
+                return exc.ack()
+            except Exception:
+                log.exception("event %r failed", event)
+                return bad_request("the server could not handle this request; try again").ack()
+
+        return run
+
+    def _session(self, sid: str) -> Session:
+        session = self.sessions.get(sid)
+        if session is None:
+            raise ProtocolError("not-in-room", "join a room first")
+        return session
+
+    async def _push_rooms(self) -> None:
+        rooms = await self.store.rooms()
+        await self.sio.emit("rooms", {"rooms": to_wire(rooms)}, to=LOBBY)
+
+    async def _leave_room(self, sid: str, reason: str) -> None:
+        session = self.sessions.pop(sid, None)
+        if session is None:
+            return
+        await self.store.leave(session.peer_id)
+        channel = room_channel(session.room)
+        await self.sio.emit("peer-left", {"peerId": session.peer_id, "reason": reason}, to=channel, skip_sid=sid)
+        if reason == "left":
+            await self.sio.leave_room(sid, channel)
+            await self.sio.leave_room(sid, peer_channel(session.peer_id))
+            await self.sio.enter_room(sid, LOBBY)
+        log.info("peer %s left room %s (%s)", session.peer_id, session.room, reason)
+        await self._push_rooms()
+
+    async def _relay(self, sid: str, event: str, to: str, data: dict[str, Any]) -> dict[str, Any]:
+        session = self._session(sid)
+        if to == session.peer_id or await self.store.room_of(to) != session.room:
+            raise ProtocolError("unknown-peer", "no peer with that id is in your room; it may have left")
+        data["from"] = session.peer_id
+        await self.sio.emit(event, data, to=peer_channel(to))
+        return {"ok": True}
+
+    # ---- connection lifecycle ---------------------------------------------------------------------
+
+    async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        await self.sio.enter_room(sid, LOBBY)
+
+    async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
+        await self._leave_room(sid, "disconnected")
+
+    # ---- events -----------------------------------------------------------------------------------
+
+    async def join(self, sid: str, *args: Any) -> dict[str, Any]:
+        request = parse(Join, args)
+        room = check_room(request.room)
+        name = check_name(request.name, self.config.limits)
+        if request.password is not None and len(request.password) > self.config.limits.password_max:
+            raise bad_request(f"the password must be at most {self.config.limits.password_max} characters")
+        if sid in self.sessions:  # a socket is in at most one room
+            await self._leave_room(sid, "left")
+        peer = Peer(peer_id=new_id(), name=name, kind=request.kind)
+        joined = await self.store.join(room, peer, request.password or None, self.config.capacity)
+        self.sessions[sid] = Session(peer_id=peer.peer_id, room=room, name=name)
+        await self.sio.leave_room(sid, LOBBY)
+        await self.sio.enter_room(sid, room_channel(room))
+        await self.sio.enter_room(sid, peer_channel(peer.peer_id))
+        await self.sio.emit("peer-joined", to_wire(peer), to=room_channel(room), skip_sid=sid)
+        log.info("peer %s (%s) joined room %s", peer.peer_id, request.kind, room)
+        await self._push_rooms()
+        return {
+            "ok": True,
+            "peerId": peer.peer_id,
+            "room": room,
+            "peers": to_wire(joined.others),
+            "iceServers": self.config.ice_servers,
+            "chat": to_wire(joined.chat),
+        }
+
+    async def leave(self, sid: str, *args: Any) -> dict[str, Any]:
+        parse(Empty, args)
+        self._session(sid)
+        await self._leave_room(sid, "left")
+        return {"ok": True}
+
+    async def offer(self, sid: str, *args: Any) -> dict[str, Any]:
+        request = parse(Offer, args)
+        sdp = check_sdp(request.sdp, self.config.limits)
+        return await self._relay(sid, "offer", request.to, {"sdp": sdp})
+
+    async def answer(self, sid: str, *args: Any) -> dict[str, Any]:
+        request = parse(Answer, args)
+        sdp = check_sdp(request.sdp, self.config.limits)
+        return await self._relay(sid, "answer", request.to, {"sdp": sdp})
+
+    async def ice(self, sid: str, *args: Any) -> dict[str, Any]:
+        request = parse(Ice, args)
+        candidate = check_candidate(request.candidate, self.config.limits)
+        return await self._relay(sid, "ice", request.to, {"candidate": candidate})
+
+    async def chat(self, sid: str, *args: Any) -> dict[str, Any]:
+        request = parse(Chat, args)
+        text = check_chat(request.text, self.config.limits)
+        session = self._session(sid)
+        message = ChatMessage(
+            id=new_id(), from_=session.peer_id, name=session.name, text=text, ts=int(time.time() * 1000)
+        )
+        await self.store.add_chat(session.room, message, self.config.chat_history)
+        wire = to_wire(message)
+        await self.sio.emit("chat", wire, to=room_channel(session.room), skip_sid=sid)
+        return {"ok": True, "message": wire}
+
+    async def media(self, sid: str, *args: Any) -> dict[str, Any]:
+        request = parse(Media, args)
+        session = self._session(sid)
+        changes = request.changes()
+        if not changes:
+            raise bad_request("send at least one of audio, video, screen, hand as true or false")
+        peer = await self.store.update_peer(session.peer_id, changes)
+        if peer is None:
+            raise ProtocolError("not-in-room", "join a room first")
+        state = {"peerId": peer.peer_id, "audio": peer.audio, "video": peer.video, "screen": peer.screen}
+        state["hand"] = peer.hand
+        await self.sio.emit("media", state, to=room_channel(session.room), skip_sid=sid)
+        return {"ok": True}
+
+    async def rename(self, sid: str, *args: Any) -> dict[str, Any]:
+        request = parse(Rename, args)
+        name = check_name(request.name, self.config.limits)
+        session = self._session(sid)
+        if await self.store.update_peer(session.peer_id, {"name": name}) is None:
+            raise ProtocolError("not-in-room", "join a room first")
+        session.name = name
+        await self.sio.emit(
+            "peer-renamed", {"peerId": session.peer_id, "name": name}, to=room_channel(session.room), skip_sid=sid
+        )
+        return {"ok": True}
+
+    async def rooms(self, sid: str, *args: Any) -> dict[str, Any]:
+        parse(Empty, args)
+        return {"ok": True, "rooms": to_wire(await self.store.rooms())}

@@ -1,0 +1,1 @@
+"""Noom's browser client: jinja2 pages and plain JavaScript modules."""
