@@ -19,8 +19,11 @@ PROTOCOL_VERSION = 1
 
 ErrorCode = Literal["bad-request", "room-full", "wrong-password", "not-in-room", "unknown-peer", "rate-limited"]
 PeerKind = Literal["human", "bot"]
+# What a bot does, so that clients can show it (a REC indicator while a recorder is in the room).
+BotRole = Literal["echo", "recorder", "probe"]
 LeaveReason = Literal["left", "disconnected"]
 
+MEDIA_FLAGS = ("audio", "video", "screen", "hand")
 ROOM_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
@@ -58,6 +61,7 @@ class Peer(msgspec.Struct, rename="camel"):
     peer_id: str
     name: str
     kind: PeerKind = "human"
+    role: BotRole | None = None
     audio: bool = True
     video: bool = True
     screen: bool = False
@@ -86,6 +90,7 @@ class Join(msgspec.Struct):
     name: str
     password: str | None = None
     kind: PeerKind = "human"
+    role: BotRole | None = None
 
 
 class Empty(msgspec.Struct):
@@ -118,7 +123,7 @@ class Media(msgspec.Struct):
     hand: bool | None = None
 
     def changes(self) -> dict[str, bool]:
-        return {k: v for k in ("audio", "video", "screen", "hand") if (v := getattr(self, k)) is not None}
+        return {k: v for k in MEDIA_FLAGS if (v := getattr(self, k)) is not None}
 
 
 class Rename(msgspec.Struct):

@@ -20,6 +20,7 @@ import socketio
 
 from .config import Config
 from .protocol import (
+    MEDIA_FLAGS,
     Answer,
     Chat,
     ChatMessage,
@@ -183,9 +184,11 @@ class SignalingServer:
         name = check_name(request.name, self.config.limits)
         if request.password is not None and len(request.password) > self.config.limits.password_max:
             raise bad_request(f"the password must be at most {self.config.limits.password_max} characters")
+        if request.role is not None and request.kind != "bot":
+            raise bad_request('only peers of kind "bot" have a role')
         if sid in self.sessions:  # a socket is in at most one room
             await self._leave_room(sid, "left")
-        peer = Peer(peer_id=new_id(), name=name, kind=request.kind)
+        peer = Peer(peer_id=new_id(), name=name, kind=request.kind, role=request.role)
         joined = await self.store.join(room, peer, request.password or None, self.config.capacity)
         self.sessions[sid] = Session(peer_id=peer.peer_id, room=room, name=name)
         await self.sio.leave_room(sid, LOBBY)
@@ -245,8 +248,7 @@ class SignalingServer:
         peer = await self.store.update_peer(session.peer_id, changes)
         if peer is None:
             raise ProtocolError("not-in-room", "join a room first")
-        state = {"peerId": peer.peer_id, "audio": peer.audio, "video": peer.video, "screen": peer.screen}
-        state["hand"] = peer.hand
+        state = {"peerId": peer.peer_id, **{flag: getattr(peer, flag) for flag in MEDIA_FLAGS}}
         await self.sio.emit("media", state, to=room_channel(session.room), skip_sid=sid)
         return {"ok": True}
 

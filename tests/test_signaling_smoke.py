@@ -11,7 +11,7 @@ async def test_two_peers_join_relay_chat_and_leave(clients) -> None:
     assert [p["peerId"] for p in b["peers"]] == [alice.peer_id]
     joined = await alice.next("peer-joined")
     assert joined == {
-        "peerId": bob.peer_id, "name": "Bob", "kind": "human",
+        "peerId": bob.peer_id, "name": "Bob", "kind": "human", "role": None,
         "audio": True, "video": True, "screen": False, "hand": False,
     }  # fmt: skip
 
