@@ -19,6 +19,7 @@ from typing import Any
 import socketio
 
 from .config import Config
+from .engine import Server
 from .protocol import (
     MEDIA_FLAGS,
     Answer,
@@ -46,8 +47,6 @@ from .state import RoomStore
 log = logging.getLogger(__name__)
 
 LOBBY = "lobby"
-# Names python-socketio gives special meaning; a client must not be able to trigger them as events.
-RESERVED_EVENTS = frozenset({"connect", "disconnect", "connect_error", "message", "*"})
 # Engine.IO packets carry at most one SDP plus JSON framing.
 MAX_PACKET_BYTES = 128 * 1024
 
@@ -76,22 +75,12 @@ class Session:
     name: str
 
 
-class _Server(socketio.AsyncServer):
-    async def _handle_event(self, eio_sid: str, namespace: str, id: int | None, data: list[Any]) -> None:
-        # python-socketio dispatches a client-sent "disconnect" event to the disconnect handler, which
-        # would drop a peer whose socket is still open. Reserved names are never client events.
-        if not data or not isinstance(data[0], str) or data[0] in RESERVED_EVENTS:
-            log.warning("ignored a client event with a reserved or invalid name: %r", data[:1])
-            return
-        await super()._handle_event(eio_sid, namespace, id, data)
-
-
 class SignalingServer:
     def __init__(self, config: Config, store: RoomStore, client_manager: socketio.AsyncManager | None = None) -> None:
         self.config = config
         self.store = store
         self.sessions: dict[str, Session] = {}
-        self.sio = _Server(
+        self.sio = Server(
             async_mode="aiohttp",
             client_manager=client_manager,
             # None = same origin only (python-engineio compares Origin with Host).
