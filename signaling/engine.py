@@ -47,22 +47,12 @@ class MsgspecJSON:
 
 
 class Packet(sio_packet.Packet):
-    """A Socket.IO packet whose binary scan short-circuits and skips strings at once."""
+    """Socket.IO packets encoded with msgspec. The server never sends binary attachments (every payload
+    it emits was validated as JSON at the edge), so the recursive scan of each outgoing payload for
+    ``bytes`` is skipped; binary packets from clients still decode, and validation refuses them."""
 
     json = MsgspecJSON
-
-    @classmethod
-    def data_is_binary(cls, data: Any) -> bool:
-        kind = type(data)
-        if kind is str or data is None or kind is bool or kind is int or kind is float:
-            return False
-        if kind is bytes or kind is bytearray:
-            return True
-        if kind is list or kind is tuple:
-            return any(cls.data_is_binary(item) for item in data)
-        if kind is dict:
-            return any(cls.data_is_binary(item) for item in data.values())
-        return isinstance(data, bytes | bytearray)
+    uses_binary_events = False
 
 
 class DirectEmit:
