@@ -169,14 +169,19 @@ async def _websocket_handler(self: eio_async_socket.AsyncSocket, ws: eio_aiohttp
                 break
             if not packets:
                 break
+            self.writer_busy = True
             try:
                 for pkt in packets:
                     await ws.send(pkt.encode())
             except Exception:
                 break
+            finally:
+                self.writer_busy = False
+        self.direct_ws = None
         await ws.close()
 
     writer_task = asyncio.ensure_future(writer())
+    self.direct_ws = ws._sock
     while True:
         try:
             async with asyncio.timeout(idle):
@@ -196,10 +201,43 @@ async def _websocket_handler(self: eio_async_socket.AsyncSocket, ws: eio_aiohttp
             break
         except Exception:
             self.server.logger.exception("Unknown receive error")
+    self.direct_ws = None
     await self.queue.put(None)  # unlock the writer task so it can exit
     await writer_task
     await self.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_CLOSE)
 
 
+_upstream_send = eio_async_socket.AsyncSocket.send
+
+
+async def _send(self: eio_async_socket.AsyncSocket, pkt: eio_packet.Packet) -> None:
+    """Write straight to the websocket when nothing is queued before this packet and the connection is
+    not applying backpressure; otherwise queue it for the writer task as engineio does. This saves the
+    writer task a wake-up per message without reordering anything or blocking on a slow reader."""
+    ws = getattr(self, "direct_ws", None)
+    if (
+        ws is None
+        or self.closing
+        or self.closed
+        or getattr(self, "writer_busy", False)
+        or not self.queue.empty()
+        or ws._writer is None
+        or ws._writer.protocol._paused
+    ):
+        await _upstream_send(self, pkt)
+        return
+    if not await self.check_ping_timeout():
+        return
+    data = pkt.encode()
+    try:
+        if isinstance(data, str):
+            await ws.send_str(data)
+        else:
+            await ws.send_bytes(data)
+    except Exception:  # the reader notices the closed connection and cleans up
+        self.server.logger.info("%s: direct send failed, connection closing", self.sid)
+
+
+eio_async_socket.AsyncSocket.send = _send  # type: ignore[method-assign]
 eio_async_socket.AsyncSocket.poll = _poll_without_task  # type: ignore[method-assign]
 eio_async_socket.AsyncSocket._websocket_handler = _websocket_handler  # type: ignore[method-assign]
