@@ -8,6 +8,7 @@ not in a call, so a message-queue manager can deliver across processes unchanged
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import secrets
@@ -47,6 +48,7 @@ from .state import RoomStore
 log = logging.getLogger(__name__)
 
 LOBBY = "lobby"
+ROOMS_PUSH_INTERVAL = 0.25  # seconds
 # Engine.IO packets carry at most one SDP plus JSON framing.
 MAX_PACKET_BYTES = 128 * 1024
 
@@ -80,6 +82,9 @@ class SignalingServer:
         self.config = config
         self.store = store
         self.sessions: dict[str, Session] = {}
+        self._rooms_pushed_at = float("-inf")
+        self._rooms_push_pending: asyncio.TimerHandle | None = None
+        self._background: set[asyncio.Task[None]] = set()
         self.sio = Server(
             async_mode="aiohttp",
             client_manager=client_manager,
@@ -131,7 +136,30 @@ class SignalingServer:
             raise ProtocolError("not-in-room", "join a room first")
         return session
 
+    async def _rooms_changed(self) -> None:
+        """Push the room list to the lobby, at most once per ``ROOMS_PUSH_INTERVAL``.
+
+        A burst of joins would otherwise send every lobby socket one full list per join: quadratic in
+        the number of sockets (1000 clients joining 500 rooms made 15 GB of pushes). The first change
+        is pushed at once; later ones within the interval are folded into one push of the latest list.
+        """
+        if self._rooms_push_pending is not None:
+            return
+        loop = asyncio.get_running_loop()
+        wait = self._rooms_pushed_at + ROOMS_PUSH_INTERVAL - loop.time()
+        if wait <= 0:
+            await self._push_rooms()
+        else:
+            self._rooms_push_pending = loop.call_later(wait, self._push_rooms_later)
+
+    def _push_rooms_later(self) -> None:
+        self._rooms_push_pending = None
+        task = asyncio.ensure_future(self._push_rooms())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     async def _push_rooms(self) -> None:
+        self._rooms_pushed_at = asyncio.get_running_loop().time()
         rooms = await self.store.rooms()
         await self.sio.emit("rooms", {"rooms": to_wire(rooms)}, to=LOBBY)
 
@@ -147,7 +175,7 @@ class SignalingServer:
             await self.sio.leave_room(sid, peer_channel(session.peer_id))
             await self.sio.enter_room(sid, LOBBY)
         log.info("peer %s left room %s (%s)", session.peer_id, session.room, reason)
-        await self._push_rooms()
+        await self._rooms_changed()
 
     async def _relay(self, sid: str, event: str, to: str, data: dict[str, Any]) -> dict[str, Any]:
         session = self._session(sid)
@@ -185,7 +213,7 @@ class SignalingServer:
         await self.sio.enter_room(sid, peer_channel(peer.peer_id))
         await self.sio.emit("peer-joined", to_wire(peer), to=room_channel(room), skip_sid=sid)
         log.info("peer %s (%s) joined room %s", peer.peer_id, request.kind, room)
-        await self._push_rooms()
+        await self._rooms_changed()
         return {
             "ok": True,
             "peerId": peer.peer_id,
