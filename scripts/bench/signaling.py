@@ -58,8 +58,12 @@ class Sample:
 
 def server_command(server: str, port: int) -> list[str]:
     if server == "noom":
-        # The generator sends far faster than any real client: relay limits (if any) are raised for it.
-        return [str(ROOT / ".venv" / "bin" / "noom"), "serve", "--port", str(port), "--log-level", "warning"]
+        # The generator sends far faster than any real client, and every client comes from 127.0.0.1:
+        # the per-socket relay and join limits and the per-address connection cap are raised for it.
+        return [
+            str(ROOT / ".venv" / "bin" / "noom"), "serve", "--port", str(port), "--log-level", "warning",
+            "--rate-relay", "1000000:1000000", "--rate-join", "1000:1000", "--max-connections-per-address", "100000",
+        ]  # fmt: skip
     return ["node", str(NODE_DIR / "reference_server.mjs"), str(port)]
 
 
