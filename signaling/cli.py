@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 from collections.abc import Sequence
@@ -10,6 +11,15 @@ from collections.abc import Sequence
 from aiohttp import web
 
 from .config import Config
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop where it is installed (it roughly halves the event loop's share of a relay), else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -22,7 +32,7 @@ def _serve(args: argparse.Namespace) -> int:
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     app = make_app(config)
     print(f"Noom is serving on http://{config.host}:{config.port}", file=sys.stderr, flush=True)
-    web.run_app(app, host=config.host, port=config.port, print=None, access_log=None)
+    web.run_app(app, host=config.host, port=config.port, print=None, access_log=None, loop=new_event_loop())
     return 0
 
 

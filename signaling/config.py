@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from .limits import Rate
 from .protocol import Limits
 
 
@@ -30,6 +31,13 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
     return value
+
+
+def _boolean(text: str) -> bool:
+    value = text.strip().lower()
+    if value not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+        raise argparse.ArgumentTypeError(f"expected true or false, not {text!r}")
+    return value in ("1", "true", "yes", "on")
 
 
 def _seconds(text: str) -> float:
@@ -57,11 +65,51 @@ class Config:
     ping_timeout: float = field(
         default=20.0, metadata={"help": "seconds without a pong before a peer counts as gone", "type": _seconds}
     )
+    # Abuse limits (docs/security.md). RATE:BURST = events per second sustained : events at once.
+    rate_relay: Rate = field(
+        default=Rate(100, 400), metadata={"help": "offer/answer/ice per socket, RATE:BURST", "type": Rate.parse}
+    )
+    rate_chat: Rate = field(default=Rate(2, 10), metadata={"help": "chat per socket, RATE:BURST", "type": Rate.parse})
+    rate_join: Rate = field(
+        default=Rate(1, 5), metadata={"help": "join/leave per socket, RATE:BURST", "type": Rate.parse}
+    )
+    rate_rename: Rate = field(
+        default=Rate(0.5, 5), metadata={"help": "rename per socket, RATE:BURST", "type": Rate.parse}
+    )
+    rate_media: Rate = field(
+        default=Rate(10, 30), metadata={"help": "media state per socket, RATE:BURST", "type": Rate.parse}
+    )
+    rate_rooms: Rate = field(
+        default=Rate(2, 10), metadata={"help": "rooms and unknown events per socket, RATE:BURST", "type": Rate.parse}
+    )
+    abuse_strikes: int = field(
+        default=30,
+        metadata={"help": "rate-limited refusals (refilling 1/s) before a socket is disconnected", "type": _positive},
+    )
+    max_connections_per_address: int = field(
+        default=128, metadata={"help": "open sockets allowed from one client address", "type": _positive}
+    )
+    trust_proxy: bool = field(
+        default=False,
+        metadata={"help": "take client addresses from X-Forwarded-For (only behind your own proxy)", "type": _boolean},
+    )
     log_level: str = field(
         default="info",
         metadata={"help": "debug, info, warning or error", "choices": ["debug", "info", "warning", "error"]},
     )
     limits: Limits = field(default_factory=Limits, metadata={"cli": False})
+
+    def rates(self) -> dict[str, Rate]:
+        """Rate limits by event class (see ``signaling.limits.EVENT_CLASSES``)."""
+        return {
+            "relay": self.rate_relay,
+            "chat": self.rate_chat,
+            "join": self.rate_join,
+            "rename": self.rate_rename,
+            "media": self.rate_media,
+            "rooms": self.rate_rooms,
+            "other": self.rate_rooms,
+        }
 
     @staticmethod
     def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -8,6 +8,7 @@ not in a call, so a message-queue manager can deliver across processes unchanged
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import secrets
@@ -19,6 +20,8 @@ from typing import Any
 import socketio
 
 from .config import Config
+from .engine import Server
+from .limits import ConnectionCounter, OriginPolicy, PasswordGuard, SocketLimiter
 from .protocol import (
     MEDIA_FLAGS,
     Answer,
@@ -41,13 +44,12 @@ from .protocol import (
     parse,
     to_wire,
 )
-from .state import RoomStore
+from .state import Joined, RoomStore
 
 log = logging.getLogger(__name__)
 
 LOBBY = "lobby"
-# Names python-socketio gives special meaning; a client must not be able to trigger them as events.
-RESERVED_EVENTS = frozenset({"connect", "disconnect", "connect_error", "message", "*"})
+ROOMS_PUSH_INTERVAL = 0.25  # seconds
 # Engine.IO packets carry at most one SDP plus JSON framing.
 MAX_PACKET_BYTES = 128 * 1024
 
@@ -68,6 +70,14 @@ def peer_channel(peer_id: str) -> str:
 
 
 @dataclass(slots=True)
+class Connection:
+    """What this process knows about every open socket, in a call or not."""
+
+    address: str
+    limiter: SocketLimiter
+
+
+@dataclass(slots=True)
 class Session:
     """What this process knows about one socket in a call."""
 
@@ -76,26 +86,22 @@ class Session:
     name: str
 
 
-class _Server(socketio.AsyncServer):
-    async def _handle_event(self, eio_sid: str, namespace: str, id: int | None, data: list[Any]) -> None:
-        # python-socketio dispatches a client-sent "disconnect" event to the disconnect handler, which
-        # would drop a peer whose socket is still open. Reserved names are never client events.
-        if not data or not isinstance(data[0], str) or data[0] in RESERVED_EVENTS:
-            log.warning("ignored a client event with a reserved or invalid name: %r", data[:1])
-            return
-        await super()._handle_event(eio_sid, namespace, id, data)
-
-
 class SignalingServer:
     def __init__(self, config: Config, store: RoomStore, client_manager: socketio.AsyncManager | None = None) -> None:
         self.config = config
         self.store = store
         self.sessions: dict[str, Session] = {}
-        self.sio = _Server(
+        self.connections: dict[str, Connection] = {}
+        self.per_address = ConnectionCounter(config.max_connections_per_address)
+        self.passwords = PasswordGuard()
+        self._rates = config.rates()
+        self._rooms_pushed_at = float("-inf")
+        self._rooms_push_pending: asyncio.TimerHandle | None = None
+        self._background: set[asyncio.Task[None]] = set()
+        self.sio = Server(
             async_mode="aiohttp",
             client_manager=client_manager,
-            # None = same origin only (python-engineio compares Origin with Host).
-            cors_allowed_origins=("*" if "*" in config.cors_origins else (list(config.cors_origins) or None)),
+            cors_allowed_origins=OriginPolicy(config.cors_origins),
             ping_interval=config.ping_interval,
             ping_timeout=config.ping_timeout,
             max_http_buffer_size=MAX_PACKET_BYTES,
@@ -118,6 +124,12 @@ class SignalingServer:
             "rooms": self.rooms,
         }.items():
             self.sio.on(event, self._guarded(event, handler))
+        unknown = self._guarded("*", self.unknown)
+
+        async def catch_all(event: Any, sid: str, *args: Any) -> dict[str, Any]:
+            return await unknown(sid, event, *args)
+
+        self.sio.on("*", catch_all)
 
     # ---- plumbing ---------------------------------------------------------------------------------
 
@@ -127,8 +139,13 @@ class SignalingServer:
         @functools.wraps(handler)
         async def run(sid: str, *args: Any) -> dict[str, Any]:
             try:
+                connection = self.connections.get(sid)
+                if connection is not None and not connection.limiter.allow(event):
+                    raise ProtocolError("rate-limited", "too many requests: slow down and try again in a moment")
                 return await handler(sid, *args)
             except ProtocolError as exc:
+                if exc.code == "rate-limited" and connection is not None and not connection.limiter.strike():
+                    await self._disconnect_abuser(sid, connection)
                 return exc.ack()
             except Exception:
                 log.exception("event %r failed", event)
@@ -136,13 +153,40 @@ class SignalingServer:
 
         return run
 
+    async def _disconnect_abuser(self, sid: str, connection: Connection) -> None:
+        log.warning("disconnecting %s: it kept sending past its rate limits", connection.address)
+        await self.sio.disconnect(sid)
+
     def _session(self, sid: str) -> Session:
         session = self.sessions.get(sid)
         if session is None:
             raise ProtocolError("not-in-room", "join a room first")
         return session
 
+    async def _rooms_changed(self) -> None:
+        """Push the room list to the lobby, at most once per ``ROOMS_PUSH_INTERVAL``.
+
+        A burst of joins would otherwise send every lobby socket one full list per join: quadratic in
+        the number of sockets (1000 clients joining 500 rooms made 15 GB of pushes). The first change
+        is pushed at once; later ones within the interval are folded into one push of the latest list.
+        """
+        if self._rooms_push_pending is not None:
+            return
+        loop = asyncio.get_running_loop()
+        wait = self._rooms_pushed_at + ROOMS_PUSH_INTERVAL - loop.time()
+        if wait <= 0:
+            await self._push_rooms()
+        else:
+            self._rooms_push_pending = loop.call_later(wait, self._push_rooms_later)
+
+    def _push_rooms_later(self) -> None:
+        self._rooms_push_pending = None
+        task = asyncio.ensure_future(self._push_rooms())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     async def _push_rooms(self) -> None:
+        self._rooms_pushed_at = asyncio.get_running_loop().time()
         rooms = await self.store.rooms()
         await self.sio.emit("rooms", {"rooms": to_wire(rooms)}, to=LOBBY)
 
@@ -158,7 +202,7 @@ class SignalingServer:
             await self.sio.leave_room(sid, peer_channel(session.peer_id))
             await self.sio.enter_room(sid, LOBBY)
         log.info("peer %s left room %s (%s)", session.peer_id, session.room, reason)
-        await self._push_rooms()
+        await self._rooms_changed()
 
     async def _relay(self, sid: str, event: str, to: str, data: dict[str, Any]) -> dict[str, Any]:
         session = self._session(sid)
@@ -170,10 +214,27 @@ class SignalingServer:
 
     # ---- connection lifecycle ---------------------------------------------------------------------
 
+    def _client_address(self, environ: dict[str, Any]) -> str:
+        request = environ.get("aiohttp.request")
+        if self.config.trust_proxy and (forwarded := environ.get("HTTP_X_FORWARDED_FOR")):
+            return str(forwarded).split(",")[-1].strip()
+        return str(getattr(request, "remote", None) or "unknown")
+
     async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        address = self._client_address(environ)
+        if not self.per_address.acquire(address):
+            log.warning("refused a connection from %s: it already has %d open", address, self.per_address.cap)
+            raise socketio.exceptions.ConnectionRefusedError(
+                "too many connections from your network: close other Noom tabs, or ask the operator to raise "
+                "--max-connections-per-address"
+            )
+        self.connections[sid] = Connection(address, SocketLimiter(self._rates, self.config.abuse_strikes))
         await self.sio.enter_room(sid, LOBBY)
 
     async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
+        connection = self.connections.pop(sid, None)
+        if connection is not None:
+            self.per_address.release(connection.address)
         await self._leave_room(sid, "disconnected")
 
     # ---- events -----------------------------------------------------------------------------------
@@ -189,14 +250,14 @@ class SignalingServer:
         if sid in self.sessions:  # a socket is in at most one room
             await self._leave_room(sid, "left")
         peer = Peer(peer_id=new_id(), name=name, kind=request.kind, role=request.role)
-        joined = await self.store.join(room, peer, request.password or None, self.config.capacity)
+        joined = await self._join_store(sid, room, peer, request.password or None)
         self.sessions[sid] = Session(peer_id=peer.peer_id, room=room, name=name)
         await self.sio.leave_room(sid, LOBBY)
         await self.sio.enter_room(sid, room_channel(room))
         await self.sio.enter_room(sid, peer_channel(peer.peer_id))
         await self.sio.emit("peer-joined", to_wire(peer), to=room_channel(room), skip_sid=sid)
         log.info("peer %s (%s) joined room %s", peer.peer_id, request.kind, room)
-        await self._push_rooms()
+        await self._rooms_changed()
         return {
             "ok": True,
             "peerId": peer.peer_id,
@@ -205,6 +266,27 @@ class SignalingServer:
             "iceServers": self.config.ice_servers,
             "chat": to_wire(joined.chat),
         }
+
+    async def _join_store(self, sid: str, room: str, peer: Peer, password: str | None) -> Joined:
+        """``store.join`` with wrong passwords slowed per client address and room."""
+        connection = self.connections.get(sid)
+        address = connection.address if connection else "unknown"
+        if password is not None and (wait := self.passwords.wait_left(address, room)) > 0:
+            raise ProtocolError(
+                "rate-limited", f"too many wrong passwords for this room: wait {wait:.0f} s before trying again"
+            )
+        try:
+            joined = await self.store.join(room, peer, password, self.config.capacity)
+        except ProtocolError as exc:
+            if exc.code == "wrong-password" and password is not None:
+                self.passwords.failed(address, room)
+            raise
+        if password is not None:
+            self.passwords.succeeded(address, room)
+        return joined
+
+    async def unknown(self, sid: str, event: Any, *args: Any) -> dict[str, Any]:
+        raise bad_request(f"there is no event named {str(event)[:64]!r} in protocol v1: see docs/protocol.md")
 
     async def leave(self, sid: str, *args: Any) -> dict[str, Any]:
         parse(Empty, args)
