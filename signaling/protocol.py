@@ -183,7 +183,7 @@ def check_candidate(candidate: dict[str, Any] | None, limits: Limits) -> dict[st
     if candidate is None:
         return None
     try:
-        size = len(json.dumps(candidate, separators=(",", ":")).encode())
+        size = len(json.dumps(candidate, separators=(",", ":"), ensure_ascii=False).encode())
     except (TypeError, ValueError, RecursionError):
         raise bad_request("the candidate must be a JSON object") from None
     if size > limits.candidate_max:
