@@ -146,7 +146,8 @@ class SignalingServer:
         rooms = await self.store.rooms()
         await self.sio.emit("rooms", {"rooms": to_wire(rooms)}, to=LOBBY)
 
-    async def _leave_room(self, sid: str, reason: str) -> None:
+    async def _leave_room(self, sid: str, reason: str, *, to_lobby: bool = True) -> None:
+        """Take the socket's peer out of its room; ``to_lobby=False`` when it moves straight into another."""
         session = self.sessions.pop(sid, None)
         if session is None:
             return
@@ -156,7 +157,8 @@ class SignalingServer:
         if reason == "left":
             await self.sio.leave_room(sid, channel)
             await self.sio.leave_room(sid, peer_channel(session.peer_id))
-            await self.sio.enter_room(sid, LOBBY)
+            if to_lobby:
+                await self.sio.enter_room(sid, LOBBY)
         log.info("peer %s left room %s (%s)", session.peer_id, session.room, reason)
         await self._push_rooms()
 
@@ -186,10 +188,16 @@ class SignalingServer:
             raise bad_request(f"the password must be at most {self.config.limits.password_max} characters")
         if request.role is not None and request.kind != "bot":
             raise bad_request('only peers of kind "bot" have a role')
-        if sid in self.sessions:  # a socket is in at most one room
+        previous = self.sessions.get(sid)
+        if previous is not None and previous.room == room:
+            # Joining one's own room again makes a new peer: give up the old place first so that it is free.
             await self._leave_room(sid, "left")
+            previous = None
         peer = Peer(peer_id=new_id(), name=name, kind=request.kind, role=request.role)
+        # A refused join raises here and leaves the socket where it was.
         joined = await self.store.join(room, peer, request.password or None, self.config.capacity)
+        if previous is not None:  # a socket is in at most one room
+            await self._leave_room(sid, "left", to_lobby=False)
         self.sessions[sid] = Session(peer_id=peer.peer_id, room=room, name=name)
         await self.sio.leave_room(sid, LOBBY)
         await self.sio.enter_room(sid, room_channel(room))
