@@ -26,14 +26,20 @@ def _origins(text: str) -> list[str]:
 
 
 def _positive(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
     return value
 
 
 def _seconds(text: str) -> float:
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, not {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {value}")
     return value
@@ -77,6 +83,9 @@ class Config:
                     default = convert(default)
                 except (argparse.ArgumentTypeError, ValueError) as exc:
                     parser.error(f"{env}={default!r} is not valid: {exc}")
+                # argparse checks choices of given flags only, not of defaults.
+                if f.metadata.get("choices") and default not in f.metadata["choices"]:
+                    parser.error(f"{env}={default!r} is not valid: choose from {', '.join(f.metadata['choices'])}")
             parser.add_argument(
                 "--" + f.name.replace("_", "-"),
                 dest=f.name,
