@@ -193,3 +193,10 @@ async def test_the_password_is_stored_hashed(server, joined) -> None:
     store = server.app[SIGNALING_KEY].store
     stored = repr(vars(store)) if hasattr(store, "__dict__") else repr(store)
     assert "s3cret-passphrase" not in stored and "scrypt$" in stored
+
+
+async def test_a_password_for_an_open_room_is_ignored(joined, clients) -> None:
+    await joined("open", "Alice")
+    bob = await clients()
+    await bob.join("open", "Bob", password="whatever")
+    assert (await bob.call("rooms"))["rooms"] == [{"room": "open", "count": 2, "locked": False}]

@@ -6,6 +6,7 @@ import re
 import time
 
 import pytest
+import socketio
 
 from .helpers import assert_silent, peer
 
@@ -151,10 +152,12 @@ async def test_peer_ids_are_random_and_not_socket_ids(clients, joined) -> None:
     assert len({peer_id[:4] for peer_id in ids}) > 6
 
 
-@pytest.mark.parametrize("transports", [["websocket"], ["polling"]], ids=["websocket", "polling"])
+@pytest.mark.parametrize(
+    "transports", [["websocket"], ["polling"], ["polling", "websocket"]], ids=["websocket", "polling", "upgrade"]
+)
 async def test_both_transports_carry_the_protocol(clients, joined, transports: list[str]) -> None:
     alice = await clients(transports=transports)
-    assert alice.sio.transport() == transports[0]
+    assert alice.sio.transport() in transports
     await alice.join("demo", "Alice")
     bob = await joined("demo", "Bob")
     assert await alice.next("peer-joined") == peer(bob.peer_id, "Bob")
@@ -178,3 +181,10 @@ async def test_a_client_sent_disconnect_event_does_not_drop_the_peer(clients, jo
     ack = await bob.call("chat", {"text": "still here"})
     assert ack["ok"] is True
     assert await alice.next("chat") == ack["message"]
+
+
+async def test_an_unknown_event_gets_no_ack(joined) -> None:
+    alice = await joined("demo", "Alice")
+    with pytest.raises(socketio.exceptions.TimeoutError):
+        await alice.call("teleport", {"to": "mars"}, timeout=0.3)
+    assert (await alice.call("chat", {"text": "still connected"}))["ok"] is True
