@@ -180,31 +180,40 @@ class SignalingServer:
 
     # ---- events -----------------------------------------------------------------------------------
 
-    async def join(self, sid: str, *args: Any) -> dict[str, Any]:
-        request = parse(Join, args)
+    def _check_join(self, request: Join) -> tuple[str, str]:
+        """The room and trimmed name of a valid join request, or ``bad-request``."""
         room = check_room(request.room)
         name = check_name(request.name, self.config.limits)
         if request.password is not None and len(request.password) > self.config.limits.password_max:
             raise bad_request(f"the password must be at most {self.config.limits.password_max} characters")
         if request.role is not None and request.kind != "bot":
             raise bad_request('only peers of kind "bot" have a role')
+        return room, name
+
+    async def _enter_room(self, sid: str, room: str, peer: Peer) -> None:
+        """Make the socket ``peer`` in ``room``, once the store has admitted it."""
+        self.sessions[sid] = Session(peer_id=peer.peer_id, room=room, name=peer.name)
+        await self.sio.leave_room(sid, LOBBY)
+        await self.sio.enter_room(sid, room_channel(room))
+        await self.sio.enter_room(sid, peer_channel(peer.peer_id))
+        await self.sio.emit("peer-joined", to_wire(peer), to=room_channel(room), skip_sid=sid)
+        log.info("peer %s (%s) joined room %s", peer.peer_id, peer.kind, room)
+        await self._push_rooms()
+
+    async def join(self, sid: str, *args: Any) -> dict[str, Any]:
+        request = parse(Join, args)
+        room, name = self._check_join(request)
         previous = self.sessions.get(sid)
         if previous is not None and previous.room == room:
             # Joining one's own room again makes a new peer: give up the old place first so that it is free.
             await self._leave_room(sid, "left")
             previous = None
         peer = Peer(peer_id=new_id(), name=name, kind=request.kind, role=request.role)
-        # A refused join raises here and leaves the socket where it was.
+        # A refused join raises here, leaving the socket in the room it was in (a socket is in at most one).
         joined = await self.store.join(room, peer, request.password or None, self.config.capacity)
-        if previous is not None:  # a socket is in at most one room
+        if previous is not None:
             await self._leave_room(sid, "left", to_lobby=False)
-        self.sessions[sid] = Session(peer_id=peer.peer_id, room=room, name=name)
-        await self.sio.leave_room(sid, LOBBY)
-        await self.sio.enter_room(sid, room_channel(room))
-        await self.sio.enter_room(sid, peer_channel(peer.peer_id))
-        await self.sio.emit("peer-joined", to_wire(peer), to=room_channel(room), skip_sid=sid)
-        log.info("peer %s (%s) joined room %s", peer.peer_id, request.kind, room)
-        await self._push_rooms()
+        await self._enter_room(sid, room, peer)
         return {
             "ok": True,
             "peerId": peer.peer_id,
