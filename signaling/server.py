@@ -257,11 +257,10 @@ class SignalingServer:
         return {"ok": True, "message": wire}
 
     async def media(self, sid: str, *args: Any) -> dict[str, Any]:
-        request = parse(Media, args)
-        session = self._session(sid)
-        changes = request.changes()
+        changes = parse(Media, args).changes()
         if not changes:
             raise bad_request("send at least one of audio, video, screen, hand as true or false")
+        session = self._session(sid)
         peer = await self.store.update_peer(session.peer_id, changes)
         if peer is None:
             raise ProtocolError("not-in-room", "join a room first")

@@ -113,6 +113,14 @@ async def test_events_that_need_a_room_get_not_in_room_from_the_lobby(clients, e
     assert await lobby.refused(event, IN_ROOM_EVENTS[event]) == "not-in-room"
 
 
+async def test_a_malformed_payload_gets_bad_request_even_from_the_lobby(clients) -> None:
+    lobby = await clients()
+    for event, payload in BAD_PAYLOADS:
+        if event != "join":  # the lobby is where join is meant to be sent from
+            args = () if payload is None else (payload,)
+            assert await lobby.refused(event, *args) == "bad-request", (event, payload)
+
+
 @pytest.mark.parametrize("event", IN_ROOM_EVENTS)
 async def test_events_that_need_a_room_get_not_in_room_after_leave(joined, event: str) -> None:
     alice = await joined("demo", "Alice")

@@ -123,3 +123,10 @@ async def test_a_short_history_is_given_whole(joined, clients) -> None:
     sent = [(await alice.call("chat", {"text": f"m{i}"}))["message"] for i in range(3)]
     bob = await clients()
     assert (await bob.join("quiet", "Bob"))["chat"] == sent
+
+
+async def test_a_packet_over_128_kib_closes_the_connection(joined) -> None:
+    # Documented transport limit (Engine.IO maxPayload): no ack is possible, the socket is dropped.
+    alice, bob = await joined("demo", "Alice"), await joined("demo", "Bob")
+    await bob.sio.emit("chat", {"text": "x" * (128 * 1024)})
+    assert await alice.next("peer-left") == {"peerId": bob.peer_id, "reason": "disconnected"}
