@@ -27,7 +27,10 @@ def _origins(text: str) -> list[str]:
 
 
 def _positive(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
     return value
@@ -41,10 +44,16 @@ def _boolean(text: str) -> bool:
 
 
 def _seconds(text: str) -> float:
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, not {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {value}")
     return value
+
+
+RATE_FIELDS = ("rate_relay", "rate_chat", "rate_join", "rate_rename", "rate_media", "rate_rooms")
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,13 @@ class Config:
     ping_interval: float = field(default=25.0, metadata={"help": "seconds between Engine.IO pings", "type": _seconds})
     ping_timeout: float = field(
         default=20.0, metadata={"help": "seconds without a pong before a peer counts as gone", "type": _seconds}
+    )
+    rooms_push_interval: float = field(
+        default=0.25,
+        metadata={
+            "help": "seconds between room-list pushes to the lobby; changes in between are folded into one",
+            "type": float,
+        },
     )
     # Abuse limits (docs/security.md). RATE:BURST = events per second sustained : events at once.
     rate_relay: Rate = field(
@@ -100,16 +116,8 @@ class Config:
     limits: Limits = field(default_factory=Limits, metadata={"cli": False})
 
     def rates(self) -> dict[str, Rate]:
-        """Rate limits by event class (see ``signaling.limits.EVENT_CLASSES``)."""
-        return {
-            "relay": self.rate_relay,
-            "chat": self.rate_chat,
-            "join": self.rate_join,
-            "rename": self.rate_rename,
-            "media": self.rate_media,
-            "rooms": self.rate_rooms,
-            "other": self.rate_rooms,
-        }
+        """Rate limits by event class (see ``signaling.limits.EVENT_CLASSES``); unknown events count as rooms."""
+        return {field.removeprefix("rate_"): getattr(self, field) for field in RATE_FIELDS} | {"other": self.rate_rooms}
 
     @staticmethod
     def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -125,6 +133,9 @@ class Config:
                     default = convert(default)
                 except (argparse.ArgumentTypeError, ValueError) as exc:
                     parser.error(f"{env}={default!r} is not valid: {exc}")
+                # argparse checks choices of given flags only, not of defaults.
+                if f.metadata.get("choices") and default not in f.metadata["choices"]:
+                    parser.error(f"{env}={default!r} is not valid: choose from {', '.join(f.metadata['choices'])}")
             parser.add_argument(
                 "--" + f.name.replace("_", "-"),
                 dest=f.name,

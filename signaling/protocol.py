@@ -172,7 +172,7 @@ def check_name(name: str, limits: Limits) -> str:
 
 def check_chat(text: str, limits: Limits) -> str:
     if not text.strip() or len(text) > limits.chat_max:
-        raise bad_request(f"a chat message must be 1-{limits.chat_max} characters")
+        raise bad_request(f"a chat message must be 1-{limits.chat_max} characters, not only spaces")
     return text
 
 

@@ -49,7 +49,6 @@ from .state import Joined, RoomStore
 log = logging.getLogger(__name__)
 
 LOBBY = "lobby"
-ROOMS_PUSH_INTERVAL = 0.25  # seconds
 # Engine.IO packets carry at most one SDP plus JSON framing.
 MAX_PACKET_BYTES = 128 * 1024
 
@@ -164,7 +163,7 @@ class SignalingServer:
         return session
 
     async def _rooms_changed(self) -> None:
-        """Push the room list to the lobby, at most once per ``ROOMS_PUSH_INTERVAL``.
+        """Push the room list to the lobby, at most once per ``config.rooms_push_interval`` seconds.
 
         A burst of joins would otherwise send every lobby socket one full list per join: quadratic in
         the number of sockets (1000 clients joining 500 rooms made 15 GB of pushes). The first change
@@ -173,7 +172,7 @@ class SignalingServer:
         if self._rooms_push_pending is not None:
             return
         loop = asyncio.get_running_loop()
-        wait = self._rooms_pushed_at + ROOMS_PUSH_INTERVAL - loop.time()
+        wait = self._rooms_pushed_at + self.config.rooms_push_interval - loop.time()
         if wait <= 0:
             await self._push_rooms()
         else:
@@ -190,7 +189,8 @@ class SignalingServer:
         rooms = await self.store.rooms()
         await self.sio.emit("rooms", {"rooms": to_wire(rooms)}, to=LOBBY)
 
-    async def _leave_room(self, sid: str, reason: str) -> None:
+    async def _leave_room(self, sid: str, reason: str, *, to_lobby: bool = True) -> None:
+        """Take the socket's peer out of its room; ``to_lobby=False`` when it moves straight into another."""
         session = self.sessions.pop(sid, None)
         if session is None:
             return
@@ -200,7 +200,8 @@ class SignalingServer:
         if reason == "left":
             await self.sio.leave_room(sid, channel)
             await self.sio.leave_room(sid, peer_channel(session.peer_id))
-            await self.sio.enter_room(sid, LOBBY)
+            if to_lobby:
+                await self.sio.enter_room(sid, LOBBY)
         log.info("peer %s left room %s (%s)", session.peer_id, session.room, reason)
         await self._rooms_changed()
 
@@ -239,25 +240,40 @@ class SignalingServer:
 
     # ---- events -----------------------------------------------------------------------------------
 
-    async def join(self, sid: str, *args: Any) -> dict[str, Any]:
-        request = parse(Join, args)
+    def _check_join(self, request: Join) -> tuple[str, str]:
+        """The room and trimmed name of a valid join request, or ``bad-request``."""
         room = check_room(request.room)
         name = check_name(request.name, self.config.limits)
         if request.password is not None and len(request.password) > self.config.limits.password_max:
             raise bad_request(f"the password must be at most {self.config.limits.password_max} characters")
         if request.role is not None and request.kind != "bot":
             raise bad_request('only peers of kind "bot" have a role')
-        if sid in self.sessions:  # a socket is in at most one room
-            await self._leave_room(sid, "left")
-        peer = Peer(peer_id=new_id(), name=name, kind=request.kind, role=request.role)
-        joined = await self._join_store(sid, room, peer, request.password or None)
-        self.sessions[sid] = Session(peer_id=peer.peer_id, room=room, name=name)
+        return room, name
+
+    async def _enter_room(self, sid: str, room: str, peer: Peer) -> None:
+        """Make the socket ``peer`` in ``room``, once the store has admitted it."""
+        self.sessions[sid] = Session(peer_id=peer.peer_id, room=room, name=peer.name)
         await self.sio.leave_room(sid, LOBBY)
         await self.sio.enter_room(sid, room_channel(room))
         await self.sio.enter_room(sid, peer_channel(peer.peer_id))
         await self.sio.emit("peer-joined", to_wire(peer), to=room_channel(room), skip_sid=sid)
-        log.info("peer %s (%s) joined room %s", peer.peer_id, request.kind, room)
+        log.info("peer %s (%s) joined room %s", peer.peer_id, peer.kind, room)
         await self._rooms_changed()
+
+    async def join(self, sid: str, *args: Any) -> dict[str, Any]:
+        request = parse(Join, args)
+        room, name = self._check_join(request)
+        previous = self.sessions.get(sid)
+        if previous is not None and previous.room == room:
+            # Joining one's own room again makes a new peer: give up the old place first so that it is free.
+            await self._leave_room(sid, "left")
+            previous = None
+        peer = Peer(peer_id=new_id(), name=name, kind=request.kind, role=request.role)
+        # A refused join raises here, leaving the socket in the room it was in (a socket is in at most one).
+        joined = await self._join_store(sid, room, peer, request.password or None)
+        if previous is not None:
+            await self._leave_room(sid, "left", to_lobby=False)
+        await self._enter_room(sid, room, peer)
         return {
             "ok": True,
             "peerId": peer.peer_id,
@@ -322,11 +338,10 @@ class SignalingServer:
         return {"ok": True, "message": wire}
 
     async def media(self, sid: str, *args: Any) -> dict[str, Any]:
-        request = parse(Media, args)
-        session = self._session(sid)
-        changes = request.changes()
+        changes = parse(Media, args).changes()
         if not changes:
             raise bad_request("send at least one of audio, video, screen, hand as true or false")
+        session = self._session(sid)
         peer = await self.store.update_peer(session.peer_id, changes)
         if peer is None:
             raise ProtocolError("not-in-room", "join a room first")

@@ -29,15 +29,41 @@ async def server(make_server: Callable[..., Awaitable[RunningServer]]) -> Runnin
 
 
 @pytest.fixture
-async def clients(server: RunningServer) -> AsyncIterator[Callable[..., Awaitable[Client]]]:
-    """Connected protocol clients of ``server``: ``alice = await clients()``."""
+async def connect() -> AsyncIterator[Callable[..., Awaitable[Client]]]:
+    """Connected protocol clients of any server: ``alice = await connect(server, transports=["polling"])``."""
     made: list[Client] = []
 
-    async def connect(**kwargs: Any) -> Client:
+    async def start(server: RunningServer, **kwargs: Any) -> Client:
         client = await Client(server.url).connect(**kwargs)
         made.append(client)
         return client
 
-    yield connect
+    yield start
     for client in made:
         await client.close()
+
+
+@pytest.fixture
+async def clients(server: RunningServer, connect: Callable[..., Awaitable[Client]]) -> Callable[..., Awaitable[Client]]:
+    """Connected protocol clients of ``server``: ``alice = await clients()``."""
+
+    async def start(**kwargs: Any) -> Client:
+        return await connect(server, **kwargs)
+
+    return start
+
+
+@pytest.fixture
+async def joined(clients: Callable[..., Awaitable[Client]]) -> Callable[..., Awaitable[Client]]:
+    """A client of ``server`` that connected and joined ``room``: ``alice = await joined("demo", "Alice")``.
+
+    Connecting right before joining keeps the client out of the lobby while others join, so it gets no
+    ``rooms`` pushes a test did not ask for.
+    """
+
+    async def start(room: str, name: str = "Alice", **extra: Any) -> Client:
+        client = await clients()
+        await client.join(room, name, **extra)
+        return client
+
+    return start

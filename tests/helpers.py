@@ -9,9 +9,11 @@ from typing import Any
 
 import socketio
 from aiohttp import web
+from socketio import packet as socketio_packet
 
 from signaling.app import make_app
-from signaling.config import Config
+from signaling.config import RATE_FIELDS, Config
+from signaling.limits import Rate
 
 SERVER_EVENTS = ("peer-joined", "peer-left", "offer", "answer", "ice", "chat", "media", "peer-renamed", "rooms")
 
@@ -22,7 +24,9 @@ class RunningServer:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.app = make_app(config)
-        self.runner = web.AppRunner(self.app)
+        # A long-poll request stays open on the server after its client closed (see Client.close); do not
+        # wait the default 60 s for it when the test ends.
+        self.runner = web.AppRunner(self.app, shutdown_timeout=1)
         self.url = ""
 
     async def start(self) -> RunningServer:
@@ -37,8 +41,18 @@ class RunningServer:
         await self.runner.cleanup()
 
 
+# Protocol tests send far faster than any person; they run with the abuse limits out of the way.
+# tests/test_limits.py checks the limits at their real defaults (``DEFAULT_RATES``).
+UNLIMITED = Rate(1e6, 1_000_000)
+GENEROUS_RATES = {field: UNLIMITED for field in RATE_FIELDS}
+DEFAULT_RATES = {field: getattr(Config(), field) for field in RATE_FIELDS}
+
+
 def test_config(**overrides: Any) -> Config:
-    return dataclasses.replace(Config(host="127.0.0.1", port=0), **overrides)
+    """The config of test servers: rate limits out of the way and every room-list change pushed at once
+    (test_signaling_rooms.py checks the folding of pushes at the default interval)."""
+    defaults = {**GENEROUS_RATES, "rooms_push_interval": 0.0}
+    return dataclasses.replace(Config(host="127.0.0.1", port=0), **{**defaults, **overrides})
 
 
 class Client:
@@ -86,5 +100,41 @@ class Client:
             items.append(self.received[event].get_nowait())
         return items
 
+    def drain_all(self) -> dict[str, list[Any]]:
+        """Every event received and not consumed yet, by event name (empty ones left out)."""
+        return {event: items for event in list(self.received) if (items := self.drain(event))}
+
+    async def refused(self, event: str, *args: Any) -> str:
+        """Emit a request the server must refuse; check the failure ack's shape and return its code."""
+        ack = await self.call(event, *args)
+        assert isinstance(ack, dict) and ack.get("ok") is False and set(ack) == {"ok", "error"}, ack
+        error = ack["error"]
+        assert set(error) == {"code", "message"} and isinstance(error["message"], str) and error["message"], ack
+        return error["code"]
+
     async def close(self) -> None:
+        if self.sio.connected and self.sio.transport() == "polling":
+            # python-engineio's server answers a long-poll still pending after the client's close packet only
+            # at its ping timeout, and its client waits for that answer. Post the goodbye, wait until it is
+            # sent, and walk away, as a browser does.
+            await self.sio._send_packet(self.sio.packet_class(socketio_packet.DISCONNECT, namespace="/"))
+            await asyncio.wait_for(self.sio.eio.queue.join(), 10)
+            await self.sio.eio.disconnect(abort=True)
+            return
         await self.sio.disconnect()
+
+
+def peer(peer_id: str | None, name: str, **state: Any) -> dict[str, Any]:
+    """The wire form of a Peer: a human with the initial media state unless ``state`` says otherwise."""
+    wire = {"peerId": peer_id, "name": name, "kind": "human", "role": None}
+    wire |= {"audio": True, "video": True, "screen": False, "hand": False}
+    return wire | state
+
+
+async def assert_silent(*clients: Client, within: float = 0.3) -> None:
+    """Assert that none of ``clients`` receives any event within ``within`` seconds (and clear what was seen)."""
+    await asyncio.sleep(within)
+    leftovers = {
+        client.peer_id or f"client {i}": got for i, client in enumerate(clients) if (got := client.drain_all())
+    }
+    assert not leftovers, f"unexpected events: {leftovers}"

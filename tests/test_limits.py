@@ -12,7 +12,7 @@ import socketio
 
 from signaling.limits import ConnectionCounter, OriginPolicy, PasswordGuard, Rate, SocketLimiter, TokenBucket
 
-from .helpers import Client
+from .helpers import DEFAULT_RATES, Client
 
 
 class FakeClock:
@@ -88,7 +88,7 @@ def test_origin_policy_allows_own_and_listed_origins_and_logs_refusals(caplog) -
 
 
 async def test_chat_flood_is_rate_limited(make_server) -> None:
-    server = await make_server()
+    server = await make_server(**DEFAULT_RATES)
     alice = await Client(server.url).connect()
     await alice.join("flood")
     acks = [await alice.call("chat", {"text": f"m{i}"}) for i in range(12)]
@@ -100,17 +100,19 @@ async def test_chat_flood_is_rate_limited(make_server) -> None:
     await alice.close()
 
 
-async def test_relay_allows_an_ice_burst_of_a_full_room(clients) -> None:
-    alice, bob = await clients(), await clients()
+async def test_relay_allows_an_ice_burst_of_a_full_room(make_server) -> None:
+    server = await make_server(**DEFAULT_RATES)
+    alice, bob = await Client(server.url).connect(), await Client(server.url).connect()
     await alice.join("burst")
     await bob.join("burst")
     candidate = {"candidate": "candidate:1 1 udp 1 10.0.0.1 9 typ host", "sdpMid": "0", "sdpMLineIndex": 0}
     acks = await asyncio.gather(*(bob.call("ice", {"to": alice.peer_id, "candidate": candidate}) for _ in range(300)))
     assert all(a == {"ok": True} for a in acks)
+    await asyncio.gather(alice.close(), bob.close())
 
 
 async def test_a_socket_that_keeps_abusing_is_disconnected(make_server) -> None:
-    server = await make_server(rate_chat=Rate(1, 1), abuse_strikes=3)
+    server = await make_server(**DEFAULT_RATES | {"rate_chat": Rate(1, 1)}, abuse_strikes=3)
     alice = await Client(server.url).connect()
     await alice.join("abuse")
     disconnected = asyncio.Event()
@@ -140,7 +142,8 @@ async def test_connections_per_address_are_capped(make_server) -> None:
 
 
 async def test_wrong_passwords_are_slowed_per_address_and_room(make_server) -> None:
-    server = await make_server(rate_join=Rate(100, 100))  # the password guard, not the join rate, answers here
+    # The password guard, not the join rate, answers here.
+    server = await make_server(**DEFAULT_RATES | {"rate_join": Rate(100, 100)})
     owner, guesser = await Client(server.url).connect(), await Client(server.url).connect()
     await owner.join("vault", password="correct horse")
     codes = []
