@@ -123,6 +123,9 @@ class Server(socketio.AsyncServer):
         await super()._handle_event(eio_sid, namespace, id, data)
 
 
+_upstream_poll = eio_async_socket.AsyncSocket.poll
+
+
 async def _poll_without_task(self: eio_async_socket.AsyncSocket) -> list[eio_packet.Packet]:
     """``AsyncSocket.poll`` with ``asyncio.timeout`` instead of ``wait_for``: the same wait for the next
     outgoing packets, without wrapping ``queue.get()`` in a new task at every wake-up."""

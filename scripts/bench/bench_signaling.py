@@ -5,7 +5,7 @@ fresh server (core 0): N clients join rooms of two and keep W ``ice`` messages i
 Servers alternate A B A B over the rounds; the tables report the median over rounds and Noom/reference
 ratios. Results go to docs/bench/signaling.json and into docs/benchmarks.md with plots.
 
-    .venv/bin/python scripts/bench/signaling.py [--clients 20,200,1000] [--windows 1,8] [--rounds 2]
+    .venv/bin/python scripts/bench/bench_signaling.py [--clients 20,200,1000] [--windows 1,8] [--rounds 2]
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from common import (
     wait_for_port,
     write_section,
 )
+from variant_server import LEVERS
 
 NODE_DIR = ROOT / "scripts" / "bench" / "node"
 SERVER_CORE, LOADGEN_CORE = 0, 1
@@ -57,6 +58,9 @@ class Sample:
 
 
 def server_command(server: str, port: int) -> list[str]:
+    if server.startswith("variant:"):  # Noom with only some fast-path levers (scripts/bench/variant_server.py)
+        variant = [str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "scripts" / "bench" / "variant_server.py")]
+        return [*variant, server.removeprefix("variant:"), "--", *server_command("noom", port)[2:]]
     if server == "noom":
         # The generator sends far faster than any real client, and every client comes from 127.0.0.1:
         # the per-socket relay and join limits and the per-address connection cap are raised for it.
@@ -194,6 +198,42 @@ def plot(samples: list[Sample], out: Path) -> None:
         plt.close(fig)
 
 
+ABLATION_STEPS = ["none", "no-deflate", "msgspec", "direct-emit", "engineio-loops", "uvloop"]
+
+
+def ablation(clients: int, windows: list[int], rounds: int, seconds: float) -> str:
+    """Noom with its relay levers switched on one after another, every step measured in the same run."""
+    variants = ["variant:" + ",".join(ABLATION_STEPS[1 : i + 1]) if i else "variant:none" for i in range(6)]
+    samples: list[Sample] = []
+    started = time.monotonic()
+    total = rounds * len(windows) * len(variants)
+    for round_ in range(rounds):
+        for window in windows:
+            for variant in variants if round_ % 2 == 0 else variants[::-1]:
+                sample = measure(variant, clients, window, seconds, round_)
+                samples.append(sample)
+                print(
+                    f"[{len(samples)}/{total} {time.monotonic() - started:5.0f}s] {variant:60} W={window} "
+                    f"{sample.relays_per_cpu_s:8,.0f}/cpu-s p99 {sample.p99_ms:7.1f} ms",
+                    flush=True,
+                )
+    lines = [
+        f"Levers switched on one after another, {clients} clients, {rounds} rounds (medians), same run:",
+        "",
+        "| step | what it adds | " + " | ".join(f"relays/CPU-s W={w} | × defaults" for w in windows) + " |",
+        "|---|---|" + "---|---|" * len(windows),
+    ]
+    for step, variant in zip(ABLATION_STEPS, variants, strict=True):
+        what = "python-socketio + engineio defaults on asyncio" if step == "none" else LEVERS[step]
+        cells = []
+        for window in windows:
+            value = median_of(samples, variant, clients, window, "relays_per_cpu_s")
+            base = median_of(samples, variants[0], clients, window, "relays_per_cpu_s")
+            cells.append(f"{value:,.0f} | {value / base:.2f}×")
+        lines.append(f"| {step if step == 'none' else '+ ' + step} | {what} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", default="20,200,1000")
@@ -201,9 +241,19 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per run")
     parser.add_argument("--no-docs", action="store_true", help="print results without writing docs/")
+    parser.add_argument(
+        "--ablation", type=int, metavar="N", help="instead: measure each fast-path lever's share with N clients"
+    )
     args = parser.parse_args()
     if not (NODE_DIR / "node_modules").exists():
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=NODE_DIR, check=True)
+    if args.ablation:
+        text = ablation(args.ablation, [int(w) for w in args.windows.split(",")], args.rounds, args.seconds)
+        print(text)
+        if not args.no_docs:
+            command = "python scripts/bench/bench_signaling.py " + " ".join(sys.argv[1:])
+            write_section("signaling-levers", f"{text}\n\nCommand: `{command}`")
+        return 0
     sizes = [(int(c), int(w)) for c in args.clients.split(",") for w in args.windows.split(",")]
     total = len(sizes) * 2 * args.rounds
     samples: list[Sample] = []
@@ -219,7 +269,7 @@ def main() -> int:
                     f"lost {sample.lost} rss {sample.peak_rss_mib:.0f} MiB",
                     flush=True,
                 )
-    command = "python scripts/bench/signaling.py " + " ".join(sys.argv[1:])
+    command = "python scripts/bench/bench_signaling.py " + " ".join(sys.argv[1:])
     text = report(samples, command.strip())
     print(text)
     if not args.no_docs:
