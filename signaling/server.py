@@ -19,6 +19,7 @@ from typing import Any
 import socketio
 
 from .config import Config
+from .metrics import Metrics
 from .protocol import (
     MEDIA_FLAGS,
     Answer,
@@ -42,6 +43,7 @@ from .protocol import (
     to_wire,
 )
 from .state import RoomStore
+from .turn import turn_ice_server
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +93,7 @@ class SignalingServer:
         self.config = config
         self.store = store
         self.sessions: dict[str, Session] = {}
+        self.metrics = Metrics()
         self.sio = _Server(
             async_mode="aiohttp",
             client_manager=client_manager,
@@ -99,6 +102,8 @@ class SignalingServer:
             ping_interval=config.ping_interval,
             ping_timeout=config.ping_timeout,
             max_http_buffer_size=MAX_PACKET_BYTES,
+            # Workers sharing a port have no sticky sessions: long-polling would land on the wrong one.
+            transports=["websocket"] if config.websocket_only else None,
             # Handle one socket's events in order (ICE must not overtake its offer) and without a task each.
             async_handlers=False,
             logger=False,
@@ -126,12 +131,15 @@ class SignalingServer:
 
         @functools.wraps(handler)
         async def run(sid: str, *args: Any) -> dict[str, Any]:
+            self.metrics.events.labels(event).inc()
             try:
                 return await handler(sid, *args)
             except ProtocolError as exc:
+                self.metrics.errors.labels(exc.code).inc()
                 return exc.ack()
             except Exception:
                 log.exception("event %r failed", event)
+                self.metrics.errors.labels("bad-request").inc()
                 return bad_request("the server could not handle this request; try again").ack()
 
         return run
@@ -145,6 +153,39 @@ class SignalingServer:
     async def _push_rooms(self) -> None:
         rooms = await self.store.rooms()
         await self.sio.emit("rooms", {"rooms": to_wire(rooms)}, to=LOBBY)
+
+    async def push_rooms(self) -> None:
+        await self._push_rooms()
+
+    def ice_servers(self, peer_id: str) -> list[dict[str, Any]]:
+        """The configured ICE servers, plus TURN credentials made for this peer alone."""
+        servers = list(self.config.ice_servers)
+        if self.config.turn_urls and self.config.turn_secret:
+            servers.append(
+                turn_ice_server(self.config.turn_urls, self.config.turn_secret, self.config.turn_ttl, peer_id)
+            )
+        return servers
+
+    async def drop_peers(self, gone: list[tuple[str, str]]) -> None:
+        """Peers another process held and lost (it died): tell their rooms, then the lobby."""
+        for peer_id, room in gone:
+            await self.sio.emit("peer-left", {"peerId": peer_id, "reason": "disconnected"}, to=room_channel(room))
+        await self.push_rooms()
+
+    async def disconnect_peers(self, peer_ids: list[str]) -> None:
+        """Close these peers' sockets without announcing them again (they were announced gone)."""
+        wanted = set(peer_ids)
+        for sid in [sid for sid, s in self.sessions.items() if s.peer_id in wanted]:
+            self.sessions.pop(sid, None)
+            await self.sio.disconnect(sid)
+
+    async def disconnect_all(self) -> None:
+        """Graceful stop: each socket leaves its room (peer-left to the others) and is closed, so its
+        client reconnects, through the load balancer, to another process and re-joins."""
+        for sid in list(self.sessions):
+            await self._leave_room(sid, "disconnected")
+        for sid, _ in list(self.sio.manager.get_participants("/", None)):
+            await self.sio.disconnect(sid)
 
     async def _leave_room(self, sid: str, reason: str) -> None:
         session = self.sessions.pop(sid, None)
@@ -165,15 +206,18 @@ class SignalingServer:
         if to == session.peer_id or await self.store.room_of(to) != session.room:
             raise ProtocolError("unknown-peer", "no peer with that id is in your room; it may have left")
         data["from"] = session.peer_id
-        await self.sio.emit(event, data, to=peer_channel(to))
+        with self.metrics.relay_latency.time():
+            await self.sio.emit(event, data, to=peer_channel(to))
         return {"ok": True}
 
     # ---- connection lifecycle ---------------------------------------------------------------------
 
     async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        self.metrics.sockets.inc()
         await self.sio.enter_room(sid, LOBBY)
 
     async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
+        self.metrics.sockets.dec()
         await self._leave_room(sid, "disconnected")
 
     # ---- events -----------------------------------------------------------------------------------
@@ -202,7 +246,7 @@ class SignalingServer:
             "peerId": peer.peer_id,
             "room": room,
             "peers": to_wire(joined.others),
-            "iceServers": self.config.ice_servers,
+            "iceServers": self.ice_servers(peer.peer_id),
             "chat": to_wire(joined.chat),
         }
 
