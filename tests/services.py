@@ -139,3 +139,62 @@ class NoomProcess:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(10)
+
+
+class TurnServer:
+    """coturn with the TURN REST API secret, listening and relaying on the namespace's veth address."""
+
+    def __init__(self, tmp: Path, secret: str, host: str = "10.99.0.1") -> None:
+        self.host = host
+        self.port = free_port(host, socket.SOCK_DGRAM)
+        self.secret = secret
+        self.tmp = tmp
+        self.url = f"turn:{host}:{self.port}?transport=udp"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> TurnServer:
+        # Relay ports from a range of their own, above the ephemeral ports free_port hands out.
+        relay = 49152 + (self.port % 1000) * 10
+        self.proc = subprocess.Popen(
+            [
+                "turnserver",
+                "-n",
+                "--use-auth-secret",
+                f"--static-auth-secret={self.secret}",
+                "--realm",
+                "noom",
+                "--listening-ip",
+                self.host,
+                "--relay-ip",
+                self.host,
+                "--listening-port",
+                str(self.port),
+                "--min-port",
+                str(relay),
+                "--max-port",
+                str(relay + 9),
+                "--no-tls",
+                "--no-dtls",
+                "--no-cli",
+                "--allow-loopback-peers",
+                "--log-file",
+                "stdout",
+                "--simple-log",
+                "--db",
+                str(self.tmp / "turndb"),
+                "--pidfile",
+                str(self.tmp / "turnserver.pid"),
+            ],
+            stdout=(self.tmp / "turnserver.log").open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
