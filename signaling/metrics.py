@@ -9,12 +9,15 @@ from prometheus_client import (
     Gauge,
     Histogram,
     ProcessCollector,
+    disable_created_metrics,
     generate_latest,
 )
 
 from .protocol import RoomSummary
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+# The *_created samples only add noise to every counter and histogram.
+disable_created_metrics()
 
 
 class Metrics:

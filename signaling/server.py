@@ -173,19 +173,27 @@ class SignalingServer:
         await self.push_rooms()
 
     async def disconnect_peers(self, peer_ids: list[str]) -> None:
-        """Close these peers' sockets without announcing them again (they were announced gone)."""
+        """Close these peers' connections without announcing them again (they were announced gone)."""
         wanted = set(peer_ids)
         for sid in [sid for sid, s in self.sessions.items() if s.peer_id in wanted]:
             self.sessions.pop(sid, None)
-            await self.sio.disconnect(sid)
+            await self._drop_transport(sid)
 
     async def disconnect_all(self) -> None:
-        """Graceful stop: each socket leaves its room (peer-left to the others) and is closed, so its
-        client reconnects, through the load balancer, to another process and re-joins."""
+        """Graceful stop: each peer leaves its room (``peer-left`` to the others), then every connection
+        is closed so that its client reconnects, through the load balancer, to another process."""
         for sid in list(self.sessions):
             await self._leave_room(sid, "disconnected")
-        for sid, _ in list(self.sio.manager.get_participants("/", None)):
-            await self.sio.disconnect(sid)
+        if self.sio.eio.sockets:
+            await self.sio.eio.disconnect()
+        await self.sio.shutdown()
+
+    async def _drop_transport(self, sid: str) -> None:
+        # Closing the Engine.IO connection (not a Socket.IO disconnect packet, after which socket.io
+        # clients stay disconnected on purpose) makes clients reconnect by themselves.
+        eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
+        if eio_sid is not None:
+            await self.sio.eio.disconnect(eio_sid)
 
     async def _leave_room(self, sid: str, reason: str) -> None:
         session = self.sessions.pop(sid, None)

@@ -147,6 +147,26 @@ async def test_killed_process_peers_leave_within_the_heartbeat_bound(start_noom,
     assert await rooms_of(bob) == [{"room": "crash", "count": 1, "locked": False}]
 
 
+async def test_stalled_process_is_swept_and_its_clients_told_to_rejoin(start_noom, connect) -> None:
+    a, b = await start_noom(), await start_noom()
+    alice, bob = await connect(a), await connect(b)
+    await alice.join("stall", "Alice")
+    await bob.join("stall", "Bob")
+    a.signal(signal.SIGSTOP)  # alive but silent: its heartbeat expires
+    try:
+        left = await bob.next("peer-left", timeout=HEARTBEAT_TTL * 4 / 3 + 10)
+    finally:
+        a.signal(signal.SIGCONT)
+    assert left == {"peerId": alice.peer_id, "reason": "disconnected"}
+    # Back awake, A finds it was swept and closes Alice's socket rather than keep a ghost in the room.
+    await eventually(lambda: not alice.sio.connected, what="Alice disconnected by the swept process")
+    assert await rooms_of(bob) == [{"room": "stall", "count": 1, "locked": False}]
+    await eventually(a.healthy, what="A healthy again")
+    again = await connect(a)
+    ack = await again.join("stall", "Alice")
+    assert [p["name"] for p in ack["peers"]] == ["Bob"]
+
+
 async def test_redis_restart_keeps_the_rooms_of_connected_peers(start_noom, connect, redis_server) -> None:
     a, b = await start_noom(), await start_noom()
     alice, bob = await connect(a), await connect(b)
@@ -185,7 +205,7 @@ async def test_redis_restart_keeps_the_rooms_of_connected_peers(start_noom, conn
 
 
 async def test_sigterm_moves_clients_to_another_process(start_noom, connect) -> None:
-    a, b = await start_noom(), await start_noom()
+    a, b = await start_noom("--shutdown-timeout", "2"), await start_noom()
     alice, bob = await connect(a), await connect(b)
     await alice.join("move", "Alice")
     await bob.join("move", "Bob")
@@ -194,7 +214,7 @@ async def test_sigterm_moves_clients_to_another_process(start_noom, connect) -> 
     assert await bob.next("peer-left", timeout=10) == {"peerId": alice.peer_id, "reason": "disconnected"}
     await eventually(lambda: not alice.sio.connected, what="Alice's socket closed")
     assert a.proc is not None
-    assert await asyncio.to_thread(a.proc.wait, 15) == 0
+    assert await asyncio.to_thread(a.proc.wait, 15) == 0  # bounded by --shutdown-timeout
     # Her client reconnects (here: to B, as a load balancer would send it) and re-joins.
     again = await connect(b)
     ack = await again.join("move", "Alice")
