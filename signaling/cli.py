@@ -21,6 +21,9 @@ def _serve(args: argparse.Namespace) -> int:
     from .workers import is_worker, supervise
 
     config = Config.from_args(args)
+    if bool(config.turn_urls) != bool(config.turn_secret):
+        print("noom: --turn-urls and --turn-secret go together: give both, or neither", file=sys.stderr)
+        return 2
     setup_logging(config.log_level, config.log_format)
     if config.workers > 1 and not is_worker():
         return supervise(config, args.argv)

@@ -32,8 +32,12 @@ def _positive(text: str) -> int:
     return value
 
 
-def _urls(text: str) -> list[str]:
-    return [u.strip() for u in text.split(",") if u.strip()]
+def _turn_urls(text: str) -> list[str]:
+    urls = [u.strip() for u in text.split(",") if u.strip()]
+    for url in urls:
+        if not url.startswith(("turn:", "turns:")):
+            raise argparse.ArgumentTypeError(f"{url!r} is not a TURN URL: use turn:host:port or turns:host:port")
+    return urls
 
 
 def _boolean(text: str | bool) -> bool:
@@ -90,7 +94,7 @@ class Config:
     )
     turn_urls: list[str] = field(
         default_factory=list,
-        metadata={"help": "comma-separated turn: URLs whose credentials the join ack carries", "type": _urls},
+        metadata={"help": "comma-separated turn: URLs whose credentials the join ack carries", "type": _turn_urls},
     )
     # repr=False: the secret must never reach a log line.
     turn_secret: str | None = field(

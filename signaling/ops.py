@@ -16,8 +16,7 @@ CLUSTER = web.AppKey("ops-cluster", Cluster)
 PROCESS_ID = web.AppKey("ops-process-id", str)
 # Set when a graceful stop begins: the balancer must stop sending new clients here.
 DRAINING = web.AppKey("ops-draining", list)
-
-STARTED = time.time()
+STARTED = web.AppKey("ops-started", float)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -25,7 +24,7 @@ async def healthz(request: web.Request) -> web.Response:
     body: dict[str, Any] = {
         "status": "ok",
         "process": request.app[PROCESS_ID],
-        "uptime": round(time.time() - STARTED, 1),
+        "uptime": round(time.time() - request.app[STARTED], 1),
         "sockets": sum(1 for _ in signaling.sio.manager.get_participants("/", None)),
         "peers": len(signaling.sessions),
         "redis": None,
@@ -56,6 +55,7 @@ def setup_ops(app: web.Application, signaling: SignalingServer, process_id: str,
     app[SIGNALING] = signaling
     app[PROCESS_ID] = process_id
     app[DRAINING] = []
+    app[STARTED] = time.time()
     if cluster is not None:
         app[CLUSTER] = cluster
     app.router.add_get("/healthz", healthz)

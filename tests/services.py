@@ -154,8 +154,6 @@ class TurnServer:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> TurnServer:
-        # Relay ports from a range of their own, above the ephemeral ports free_port hands out.
-        relay = 49152 + (self.port % 1000) * 10
         self.proc = subprocess.Popen(
             [
                 "turnserver",
@@ -170,10 +168,6 @@ class TurnServer:
                 self.host,
                 "--listening-port",
                 str(self.port),
-                "--min-port",
-                str(relay),
-                "--max-port",
-                str(relay + 9),
                 "--no-tls",
                 "--no-dtls",
                 "--no-cli",

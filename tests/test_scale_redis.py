@@ -137,14 +137,17 @@ async def test_capacity_holds_across_processes(start_noom, connect) -> None:
 
 async def test_killed_process_peers_leave_within_the_heartbeat_bound(start_noom, connect) -> None:
     a, b = await start_noom(), await start_noom()
-    alice, bob = await connect(a), await connect(b)
+    alice, bob, lobby = await connect(a), await connect(b), await connect(b)
     await alice.join("crash", "Alice")
     await bob.join("crash", "Bob")
+    lobby.drain("rooms")
     a.signal(signal.SIGKILL)
     # Bound: the TTL plus one sweep interval (TTL / 3); the rest is slack for a loaded machine.
     left = await bob.next("peer-left", timeout=HEARTBEAT_TTL * 4 / 3 + 10)
     assert left == {"peerId": alice.peer_id, "reason": "disconnected"}
     assert await rooms_of(bob) == [{"room": "crash", "count": 1, "locked": False}]
+    # The sweeping process also pushes the new room list to the lobby.
+    assert await lobby.next("rooms") == {"rooms": [{"room": "crash", "count": 1, "locked": False}]}
 
 
 async def test_stalled_process_is_swept_and_its_clients_told_to_rejoin(start_noom, connect) -> None:

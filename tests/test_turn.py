@@ -7,6 +7,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import logging
 import os
 import re
 import time
@@ -18,6 +19,7 @@ from aioice import stun, turn
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.rtcconfiguration import RTCIceTransportPolicy
 
+from signaling.cli import main
 from signaling.turn import turn_ice_server
 
 from .helpers import Client
@@ -58,6 +60,7 @@ def test_credentials_follow_the_turn_rest_api() -> None:
 
 
 async def test_join_ack_carries_per_peer_credentials_but_never_the_secret(make_server, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
     server = await make_server(
         ice_servers=[{"urls": "stun:10.99.0.1:3478"}],
         turn_urls=["turn:10.99.0.1:3478"],
@@ -78,6 +81,14 @@ async def test_join_ack_carries_per_peer_credentials_but_never_the_secret(make_s
     assert 0 < int(expiry) - time.time() <= 120
     assert turn_a["credential"] != turn_b["credential"]
     assert SECRET not in repr(a) + repr(b) + caplog.text + repr(server.config)
+
+
+def test_turn_flags_are_checked(capsys) -> None:
+    assert main(["serve", "--turn-urls", "turn:10.99.0.1:3478"]) == 2
+    assert "--turn-secret" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["serve", "--turn-urls", "http://10.99.0.1:3478", "--turn-secret", "x"])
+    assert "is not a TURN URL" in capsys.readouterr().err
 
 
 @in_namespace
