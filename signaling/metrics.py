@@ -34,7 +34,7 @@ class Metrics:
         self.errors = Counter("noom_errors", "error acks sent", ["code"], registry=self.registry)
         self.relay_latency = Histogram(
             "noom_relay_latency_seconds",
-            "time from receiving an offer/answer/ice to handing it to the fan-out (queue included with Redis)",
+            "from receiving an offer/answer/ice to handing it to the fan-out (store lookup and queue publish included)",
             registry=self.registry,
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
         )

@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 LOBBY = "lobby"
 # Names python-socketio gives special meaning; a client must not be able to trigger them as events.
 RESERVED_EVENTS = frozenset({"connect", "disconnect", "connect_error", "message", "*"})
+RELAYED_EVENTS = frozenset({"offer", "answer", "ice"})
 # Engine.IO packets carry at most one SDP plus JSON framing.
 MAX_PACKET_BYTES = 128 * 1024
 
@@ -132,8 +133,12 @@ class SignalingServer:
         @functools.wraps(handler)
         async def run(sid: str, *args: Any) -> dict[str, Any]:
             self.metrics.events.labels(event).inc()
+            started = time.perf_counter()
             try:
-                return await handler(sid, *args)
+                ack = await handler(sid, *args)
+                if event in RELAYED_EVENTS:
+                    self.metrics.relay_latency.observe(time.perf_counter() - started)
+                return ack
             except ProtocolError as exc:
                 self.metrics.errors.labels(exc.code).inc()
                 return exc.ack()
@@ -214,8 +219,7 @@ class SignalingServer:
         if to == session.peer_id or await self.store.room_of(to) != session.room:
             raise ProtocolError("unknown-peer", "no peer with that id is in your room; it may have left")
         data["from"] = session.peer_id
-        with self.metrics.relay_latency.time():
-            await self.sio.emit(event, data, to=peer_channel(to))
+        await self.sio.emit(event, data, to=peer_channel(to))
         return {"ok": True}
 
     # ---- connection lifecycle ---------------------------------------------------------------------
