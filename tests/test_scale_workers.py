@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from pathlib import Path
 
@@ -25,7 +26,9 @@ async def test_two_workers_on_one_port_act_as_one_server(tmp_path: Path) -> None
         "--capacity",
         "64",
         "--shutdown-timeout",
-        "5",
+        "2",
+        "--heartbeat-ttl",
+        "1.5",
         log=tmp_path / "noom.log",
     )
     store = aioredis.Redis.from_url(redis.url, decode_responses=True)
@@ -59,6 +62,21 @@ async def test_two_workers_on_one_port_act_as_one_server(tmp_path: Path) -> None
             assert (await client.next("chat"))["text"] == "one server"
         counts = {(await c.call("rooms", {}))["rooms"][0]["count"] for c in clients}
         assert counts == {len(clients)}
+
+        # A worker that dies is replaced; its peers are swept and the others told.
+        assert noom.proc is not None
+        workers = _children(noom.proc.pid)
+        assert len(workers) == 2
+        victim = workers[0]
+        os.kill(victim, signal.SIGKILL)
+        await eventually(
+            lambda: len(_children(noom.proc.pid)) == 2 and victim not in _children(noom.proc.pid),
+            what="the supervisor restarted the killed worker",
+        )
+        await eventually(lambda: _replaced(store, victim), what="dead worker swept, its replacement registered")
+        # The killed worker's clients lost their connection; the room holds exactly the others.
+        await eventually(lambda: _room_matches_connected(clients), what="room count equal to connected clients")
+        assert 0 < sum(c.sio.connected for c in clients) < len(clients)
     finally:
         for client in clients:
             if client.sio.connected:
@@ -74,3 +92,20 @@ async def test_two_workers_on_one_port_act_as_one_server(tmp_path: Path) -> None
 
 async def _count(value, expected: int) -> bool:
     return await value == expected
+
+
+async def _replaced(store: aioredis.Redis, victim: int) -> bool:
+    """Two live workers registered and none of them the killed one (process ids are host-pid-random)."""
+    procs = await store.smembers("noom:procs")
+    return len(procs) == 2 and not any(f"-{victim}-" in p for p in procs)
+
+
+def _children(pid: int) -> list[int]:
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return [int(p) for p in text.split()]
+
+
+async def _room_matches_connected(clients: list[Client]) -> bool:
+    connected = [c for c in clients if c.sio.connected]
+    rooms = (await connected[0].call("rooms", {}))["rooms"]
+    return rooms == [{"room": "shared", "count": len(connected), "locked": False}]
