@@ -189,8 +189,14 @@ class SignalingServer:
         is closed so that its client reconnects, through the load balancer, to another process."""
         for sid in list(self.sessions):
             await self._leave_room(sid, "disconnected")
-        if self.sio.eio.sockets:
+        sockets = list(self.sio.eio.sockets.values())
+        if sockets:
             await self.sio.eio.disconnect()
+        for socket in sockets:
+            # python-engineio's websocket writer stops, and closes the websocket, on a None in its queue
+            # (what it does itself when a client hangs up). Without it the connection stays open until
+            # the ping timeout, and a browser would only then reconnect to another process.
+            socket.queue.put_nowait(None)
         await self.sio.shutdown()
 
     async def _drop_transport(self, sid: str) -> None:
