@@ -3,6 +3,7 @@ and clean-up hooks. ``make_app`` is the one place that wires them together."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import secrets
@@ -66,7 +67,10 @@ def make_app(config: Config, store: RoomStore | None = None) -> web.Application:
     async def drain(app: web.Application) -> None:
         # Runs after the listening sockets closed (aiohttp stops its sites first): nobody new arrives.
         app[DRAINING].append(True)
-        await app[SIGNALING_KEY].disconnect_all()
+        try:
+            await asyncio.wait_for(app[SIGNALING_KEY].disconnect_all(), config.shutdown_timeout)
+        except TimeoutError:
+            log.warning("clients still connected after %.0fs: closing anyway", config.shutdown_timeout)
         if cluster is not None:
             await cluster.stop()
 

@@ -18,7 +18,7 @@ def _serve(args: argparse.Namespace) -> int:
     from .app import make_app
     from .logs import setup_logging
     from .tls import server_context
-    from .workers import is_worker, supervise
+    from .workers import die_with_supervisor, is_worker, supervise
 
     config = Config.from_args(args)
     if bool(config.turn_urls) != bool(config.turn_secret):
@@ -27,6 +27,8 @@ def _serve(args: argparse.Namespace) -> int:
     setup_logging(config.log_level, config.log_format)
     if config.workers > 1 and not is_worker():
         return supervise(config, args.argv)
+    if is_worker():
+        die_with_supervisor()
     ssl_context, print_ = server_context(config.tls_cert, config.tls_key, config.tls_self_signed)
     app = make_app(config)
     scheme = "https" if ssl_context else "http"

@@ -52,8 +52,13 @@ class Cluster:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        with contextlib.suppress(RedisError, OSError):
-            await self.store.unregister()
+        if self.store.local_peer_count():
+            # Some peers could not be removed (Redis down?): keep the registration so that, once the
+            # heartbeat expires, another process sweeps them and tells their rooms.
+            log.warning("stopping with %d peer(s) still registered in Redis", self.store.local_peer_count())
+            return
+        with contextlib.suppress(RedisError, OSError, TimeoutError):
+            await asyncio.wait_for(self.store.unregister(), 3)
 
     async def _run(self) -> None:
         while True:

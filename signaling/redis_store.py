@@ -249,10 +249,12 @@ class RedisRoomStore(RoomStore):
         raise ProtocolError("rate-limited", "this room is changing too fast to join right now: try again in a moment")
 
     async def leave(self, peer_id: str) -> str | None:
+        room = await self._leave(args=[PREFIX, peer_id])
+        # Forget the peer only once Redis has: a peer still listed here is restored or swept later.
         mine = self._mine.pop(peer_id, None)
         if mine and not any(m.room == mine.room for m in self._mine.values()):
             self._room_pw.pop(mine.room, None)
-        return await self._leave(args=[PREFIX, peer_id])
+        return room
 
     async def room_of(self, peer_id: str) -> str | None:
         return await self.redis.hget(PREFIX + "peer:" + peer_id, "room")

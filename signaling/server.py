@@ -188,7 +188,10 @@ class SignalingServer:
         """Graceful stop: each peer leaves its room (``peer-left`` to the others), then every connection
         is closed so that its client reconnects, through the load balancer, to another process."""
         for sid in list(self.sessions):
-            await self._leave_room(sid, "disconnected")
+            try:
+                await self._leave_room(sid, "disconnected")
+            except Exception as exc:  # the room store is unreachable: close the connection anyway
+                log.warning("could not take socket %s out of its room while stopping: %s", sid, exc)
         sockets = list(self.sio.eio.sockets.values())
         if sockets:
             await self.sio.eio.disconnect()

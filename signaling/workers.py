@@ -31,6 +31,19 @@ def is_worker() -> bool:
     return WORKER_ENV in os.environ
 
 
+def die_with_supervisor() -> None:
+    """Ask Linux to SIGTERM this worker when its supervisor dies, even by SIGKILL: no orphans hold the port."""
+    if sys.platform != "linux":
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() == 1:  # the supervisor died before we asked
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def supervise(config: Config, argv: list[str]) -> int:
     if not config.redis_url:
         print("noom: --workers above 1 needs --redis-url so the workers share rooms", file=sys.stderr)

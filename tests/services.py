@@ -29,7 +29,7 @@ def free_port(host: str = "127.0.0.1", kind: int = socket.SOCK_STREAM) -> int:
         return s.getsockname()[1]
 
 
-async def eventually(check: Callable[[], Awaitable[Any] | Any], timeout: float = 20, what: str = "condition") -> Any:
+async def eventually(check: Callable[[], Awaitable[Any] | Any], timeout: float = 30, what: str = "condition") -> Any:
     """Poll ``check`` (sync or async) until it returns a truthy value (exceptions count as not yet) or
     time runs out."""
     deadline = time.monotonic() + timeout
@@ -115,6 +115,7 @@ class NoomProcess:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, **self.env},
+                start_new_session=True,  # its own process group, for killpg
             )
 
     async def health(self) -> tuple[int, dict[str, Any]]:
@@ -137,8 +138,14 @@ class NoomProcess:
         self.proc.send_signal(signum)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
+        """Stop gracefully (a --workers supervisor stops its workers), or kill the whole process group."""
+        if not self.proc or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
 
 
