@@ -24,9 +24,9 @@ def _serve(args: argparse.Namespace) -> int:
     if bool(config.turn_urls) != bool(config.turn_secret):
         print("noom: --turn-urls and --turn-secret go together: give both, or neither", file=sys.stderr)
         return 2
-    setup_logging(config.log_level, config.log_format)
     if config.workers > 1 and not is_worker():
-        return supervise(config, args.argv)
+        return supervise(config, args.argv)  # each worker sets up its own logging
+    setup_logging(config.log_level, config.log_format)
     if is_worker():
         die_with_supervisor()
     ssl_context, print_ = server_context(config.tls_cert, config.tls_key, config.tls_self_signed)

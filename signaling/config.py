@@ -32,6 +32,14 @@ def _positive(text: str) -> int:
     return value
 
 
+def _redis_url(text: str) -> str:
+    if not text.startswith(("redis://", "rediss://", "unix://", "redis+sentinel://")):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a Redis URL: use redis://[:password@]host:port/db, rediss://... or unix:///path"
+        )
+    return text
+
+
 def _turn_urls(text: str) -> list[str]:
     urls = [u.strip() for u in text.split(",") if u.strip()]
     for url in urls:
@@ -82,7 +90,10 @@ class Config:
     # ---- scale-out and production (docs/deploy.md) ----
     redis_url: str | None = field(
         default=None,
-        metadata={"help": "redis://host:port/db shared by every Noom process; rooms stay in-process without it"},
+        metadata={
+            "help": "redis://host:port/db shared by every Noom process; rooms stay in-process without it",
+            "type": _redis_url,
+        },
     )
     heartbeat_ttl: float = field(
         default=15.0,

@@ -237,3 +237,15 @@ async def _rooms_are(client: Client, expected: list[dict[str, object]]) -> bool:
 async def _subscribers(redis: aioredis.Redis, count: int) -> bool:
     channels = await redis.pubsub_numsub("noom-socketio")
     return channels[0][1] >= count
+
+
+def test_scale_flags_are_checked(capsys) -> None:
+    from signaling.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["serve", "--redis-url", "localhost:6379"])
+    assert "is not a Redis URL" in capsys.readouterr().err
+    assert main(["serve", "--workers", "2", "--port", "3999"]) == 2
+    assert "--workers above 1 needs --redis-url" in capsys.readouterr().err
+    assert main(["serve", "--workers", "2", "--port", "0", "--redis-url", "redis://127.0.0.1:1/0"]) == 2
+    assert "needs a fixed --port" in capsys.readouterr().err
