@@ -4,6 +4,7 @@ crashes and a Redis restart, and stop gracefully."""
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -124,6 +125,24 @@ async def test_peers_on_two_processes_share_one_room(start_noom, connect) -> Non
     await carol.close()
     await eventually(lambda: _rooms_are(bob, []), what="the room gone as seen from B")
     assert await rooms_of(watcher) == []
+
+
+async def test_the_queue_carries_json_not_pickle(start_noom, connect, redis_server) -> None:
+    a = await start_noom()
+    redis = aioredis.Redis.from_url(redis_server.url)
+    pubsub = redis.pubsub(ignore_subscribe_messages=True)
+    try:
+        await pubsub.subscribe("noom-socketio")
+        alice = await connect(a)
+        await alice.join("queued", "Alice")
+        message = await eventually(lambda: pubsub.get_message(timeout=1), what="a message on the queue")
+        data = message["data"]
+        assert not data.startswith(b"\x80")  # a pickle would start with its protocol opcode
+        decoded = json.loads(data)
+        assert decoded["method"] == "emit"
+    finally:
+        await pubsub.aclose()
+        await redis.aclose()
 
 
 async def test_capacity_holds_across_processes(start_noom, connect) -> None:
