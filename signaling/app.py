@@ -3,14 +3,22 @@ and clean-up hooks. ``make_app`` is the one place that wires them together."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import secrets
+import socket
 
+import aiohttp_jinja2
 from aiohttp import web
 
 from web.routes import setup_web
 
+from .cluster import Cluster
 from .config import Config
+from .engine import RedisManager
 from .memory import MemoryRoomStore
+from .ops import DRAINING, setup_ops
 from .server import SignalingServer
 from .state import RoomStore
 
@@ -18,18 +26,58 @@ log = logging.getLogger(__name__)
 
 SIGNALING_KEY = web.AppKey("signaling", SignalingServer)
 CONFIG_KEY = web.AppKey("config", Config)
+# python-socketio's queue channel; every process of one deployment must use the same.
+QUEUE_CHANNEL = "noom-socketio"
+
+
+def new_process_id() -> str:
+    """Unique per process and readable in logs: host, pid and a random suffix (pids get reused)."""
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
 def make_app(config: Config, store: RoomStore | None = None) -> web.Application:
     app = web.Application()
-    signaling = SignalingServer(config, store or MemoryRoomStore())
+    process_id = new_process_id()
+    cluster: Cluster | None = None
+    if config.redis_url and store is None:
+        from .redis_store import RedisRoomStore
+
+        redis_store = RedisRoomStore(config.redis_url, process_id)
+        # The queue carries JSON (python-socketio >= 5.14 never unpickles), but anyone who can publish to it
+        # can emit to any client: keep Redis private (see docs/deploy.md, CVE-2025-61765).
+        manager = RedisManager(config.redis_url, channel=QUEUE_CHANNEL, logger=log)
+        signaling = SignalingServer(config, redis_store, manager)
+        cluster = Cluster(signaling, redis_store, config.redis_url, config.heartbeat_ttl)
+    else:
+        signaling = SignalingServer(config, store or MemoryRoomStore())
     signaling.sio.attach(app, socketio_path="socket.io")
     app[SIGNALING_KEY] = signaling
     app[CONFIG_KEY] = config
     setup_web(app)
+    # Pages tell the browser client which Socket.IO transports this deployment accepts.
+    aiohttp_jinja2.get_env(app).globals["socket_transports"] = (
+        "websocket" if config.websocket_only else "websocket,polling"
+    )
+    setup_ops(app, signaling, process_id, cluster)
+
+    async def start_cluster(app: web.Application) -> None:
+        if cluster is not None:
+            await cluster.start()
+
+    async def drain(app: web.Application) -> None:
+        # Runs after the listening sockets closed (aiohttp stops its sites first): nobody new arrives.
+        app[DRAINING].append(True)
+        try:
+            await asyncio.wait_for(app[SIGNALING_KEY].disconnect_all(), config.shutdown_timeout)
+        except TimeoutError:
+            log.warning("clients still connected after %.0fs: closing anyway", config.shutdown_timeout)
+        if cluster is not None:
+            await cluster.stop()
 
     async def close_store(app: web.Application) -> None:
         await app[SIGNALING_KEY].store.close()
 
+    app.on_startup.append(start_cluster)
+    app.on_shutdown.append(drain)
     app.on_cleanup.append(close_store)
     return app

@@ -12,6 +12,8 @@ from aiohttp import web
 
 from .config import Config
 
+log = logging.getLogger("signaling")
+
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
     """uvloop where it is installed (it roughly halves the event loop's share of a relay), else asyncio's."""
@@ -24,15 +26,38 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
 
 def _serve(args: argparse.Namespace) -> int:
     from .app import make_app
+    from .logs import setup_logging
+    from .tls import server_context
+    from .workers import die_with_supervisor, is_worker, supervise
 
     config = Config.from_args(args)
-    logging.basicConfig(
-        level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    if bool(config.turn_urls) != bool(config.turn_secret):
+        print("noom: --turn-urls and --turn-secret go together: give both, or neither", file=sys.stderr)
+        return 2
+    if config.workers > 1 and not is_worker():
+        return supervise(config, args.argv)  # each worker sets up its own logging
+    setup_logging(config.log_level, config.log_format)
+    if is_worker():
+        die_with_supervisor()
+    ssl_context, print_ = server_context(config.tls_cert, config.tls_key, config.tls_self_signed)
     app = make_app(config)
-    print(f"Noom is serving on http://{config.host}:{config.port}", file=sys.stderr, flush=True)
-    web.run_app(app, host=config.host, port=config.port, print=None, access_log=None, loop=new_event_loop())
+    scheme = "https" if ssl_context else "http"
+    if print_:
+        print(f"self-signed certificate SHA-256 {print_}", file=sys.stderr, flush=True)
+    print(f"Noom is serving on {scheme}://{config.host}:{config.port}", file=sys.stderr, flush=True)
+    # run_app turns SIGTERM/SIGINT into a graceful stop: close the listener, then on_shutdown (disconnect
+    # every client so it reconnects elsewhere), then wait at most shutdown_timeout for open requests.
+    web.run_app(
+        app,
+        host=config.host,
+        port=config.port,
+        ssl_context=ssl_context,
+        reuse_port=config.workers > 1 or None,
+        shutdown_timeout=config.shutdown_timeout,
+        print=None,
+        access_log=None,
+        loop=new_event_loop(),
+    )
     return 0
 
 
@@ -46,7 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv  # the supervisor of --workers starts each worker with the same arguments
     try:
         return args.run(args)
     except KeyboardInterrupt:

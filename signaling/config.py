@@ -36,11 +36,30 @@ def _positive(text: str) -> int:
     return value
 
 
-def _boolean(text: str) -> bool:
-    value = text.strip().lower()
-    if value not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
-        raise argparse.ArgumentTypeError(f"expected true or false, not {text!r}")
-    return value in ("1", "true", "yes", "on")
+def _redis_url(text: str) -> str:
+    if not text.startswith(("redis://", "rediss://", "unix://", "redis+sentinel://")):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a Redis URL: use redis://[:password@]host:port/db, rediss://... or unix:///path"
+        )
+    return text
+
+
+def _turn_urls(text: str) -> list[str]:
+    urls = [u.strip() for u in text.split(",") if u.strip()]
+    for url in urls:
+        if not url.startswith(("turn:", "turns:")):
+            raise argparse.ArgumentTypeError(f"{url!r} is not a TURN URL: use turn:host:port or turns:host:port")
+    return urls
+
+
+def _boolean(text: str | bool) -> bool:
+    if isinstance(text, bool):
+        return text
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off", ""):
+        return False
+    raise argparse.ArgumentTypeError(f"must be true or false, not {text!r}")
 
 
 def _seconds(text: str) -> float:
@@ -113,11 +132,58 @@ class Config:
         default="info",
         metadata={"help": "debug, info, warning or error", "choices": ["debug", "info", "warning", "error"]},
     )
+    # ---- scale-out and production (docs/deploy.md) ----
+    redis_url: str | None = field(
+        default=None,
+        metadata={
+            "help": "redis://host:port/db shared by every Noom process; rooms stay in-process without it",
+            "type": _redis_url,
+        },
+    )
+    heartbeat_ttl: float = field(
+        default=15.0,
+        metadata={"help": "seconds after which a silent process's peers are removed from rooms", "type": _seconds},
+    )
+    workers: int = field(
+        default=1,
+        metadata={"help": "processes sharing the port (needs --redis-url; websocket only)", "type": _positive},
+    )
+    turn_urls: list[str] = field(
+        default_factory=list,
+        metadata={"help": "comma-separated turn: URLs whose credentials the join ack carries", "type": _turn_urls},
+    )
+    # repr=False: the secret must never reach a log line.
+    turn_secret: str | None = field(
+        default=None, repr=False, metadata={"help": "coturn static-auth-secret for ephemeral TURN credentials"}
+    )
+    turn_ttl: int = field(default=86400, metadata={"help": "seconds a TURN credential stays valid", "type": _positive})
+    tls_cert: str | None = field(default=None, metadata={"help": "PEM certificate (chain) file: serve HTTPS"})
+    tls_key: str | None = field(default=None, metadata={"help": "PEM private key file for --tls-cert"})
+    tls_self_signed: bool = field(
+        default=False,
+        metadata={
+            "help": "serve HTTPS with a certificate made now for this machine's names and addresses (LAN testing)",
+            "type": _boolean,
+            "nargs": "?",
+            "const": True,
+        },
+    )
+    log_format: str = field(
+        default="text", metadata={"help": "text or json (one object per line)", "choices": ["text", "json"]}
+    )
+    shutdown_timeout: float = field(
+        default=10.0, metadata={"help": "seconds a stopping process waits for its clients to go", "type": _seconds}
+    )
     limits: Limits = field(default_factory=Limits, metadata={"cli": False})
 
     def rates(self) -> dict[str, Rate]:
         """Rate limits by event class (see ``signaling.limits.EVENT_CLASSES``); unknown events count as rooms."""
         return {field.removeprefix("rate_"): getattr(self, field) for field in RATE_FIELDS} | {"other": self.rate_rooms}
+
+    @property
+    def websocket_only(self) -> bool:
+        """Several workers share a port without sticky sessions, so long-polling cannot work there."""
+        return self.workers > 1
 
     @staticmethod
     def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -142,6 +208,7 @@ class Config:
                 type=convert,
                 default=default,
                 choices=f.metadata.get("choices"),
+                **{key: f.metadata[key] for key in ("nargs", "const") if key in f.metadata},
                 help=f"{f.metadata['help']} (env {env})",
             )
 

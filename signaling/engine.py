@@ -55,11 +55,10 @@ class Packet(sio_packet.Packet):
     uses_binary_events = False
 
 
-class DirectEmit:
+class DirectEmit(socketio.AsyncManager):
     """Emit without a task per recipient: each send only queues on that socket's writer, so awaiting
-    them in turn is cheaper than ``create_task`` + ``asyncio.wait`` and keeps per-socket order."""
-
-    server: socketio.AsyncServer
+    them in turn is cheaper than ``create_task`` + ``asyncio.wait`` and keeps per-socket order.
+    This is also the in-process client manager."""
 
     async def emit(  # type: ignore[override]
         self,
@@ -72,10 +71,8 @@ class DirectEmit:
         to: str | None = None,
         **kwargs: Any,
     ) -> None:
-        if callback is not None or namespace not in self.rooms:  # type: ignore[attr-defined]
-            await super().emit(  # type: ignore[misc]
-                event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, to=to, **kwargs
-            )
+        if callback is not None or namespace not in self.rooms:
+            await super().emit(event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, to=to, **kwargs)
             return
         args = list(data) if isinstance(data, tuple) else ([] if data is None else [data])
         skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
@@ -83,14 +80,18 @@ class DirectEmit:
         packets = [
             eio_packet.Packet(eio_packet.MESSAGE, p) for p in (encoded if isinstance(encoded, list) else [encoded])
         ]
-        for sid, eio_sid in list(self.get_participants(namespace, to or room)):  # type: ignore[attr-defined]
+        for sid, eio_sid in list(self.get_participants(namespace, to or room)):
             if sid not in skip:
                 for p in packets:
                     await self.server._send_eio_packet(eio_sid, p)
 
 
-class Manager(DirectEmit, socketio.AsyncManager):
-    """The in-process client manager."""
+Manager = DirectEmit
+
+
+class RedisManager(socketio.AsyncRedisManager, DirectEmit):
+    """python-socketio's Redis queue manager; what it delivers to this process's own sockets goes out
+    through ``DirectEmit`` (the method order puts it between the queue and ``AsyncManager``)."""
 
 
 class _PlainWebSocket(eio_aiohttp.WebSocket):

@@ -22,6 +22,7 @@ import socketio
 from .config import Config
 from .engine import Server
 from .limits import ConnectionCounter, OriginPolicy, PasswordGuard, SocketLimiter
+from .metrics import Metrics
 from .protocol import (
     MEDIA_FLAGS,
     Answer,
@@ -45,10 +46,12 @@ from .protocol import (
     to_wire,
 )
 from .state import Joined, RoomStore
+from .turn import turn_ice_server
 
 log = logging.getLogger(__name__)
 
 LOBBY = "lobby"
+RELAYED_EVENTS = frozenset({"offer", "answer", "ice"})
 # Engine.IO packets carry at most one SDP plus JSON framing.
 MAX_PACKET_BYTES = 128 * 1024
 
@@ -97,6 +100,7 @@ class SignalingServer:
         self._rooms_pushed_at = float("-inf")
         self._rooms_push_pending: asyncio.TimerHandle | None = None
         self._background: set[asyncio.Task[None]] = set()
+        self.metrics = Metrics()
         self.sio = Server(
             async_mode="aiohttp",
             client_manager=client_manager,
@@ -104,6 +108,8 @@ class SignalingServer:
             ping_interval=config.ping_interval,
             ping_timeout=config.ping_timeout,
             max_http_buffer_size=MAX_PACKET_BYTES,
+            # Workers sharing a port have no sticky sessions: long-polling would land on the wrong one.
+            transports=["websocket"] if config.websocket_only else None,
             # Handle one socket's events in order (ICE must not overtake its offer) and without a task each.
             async_handlers=False,
             logger=False,
@@ -137,17 +143,24 @@ class SignalingServer:
 
         @functools.wraps(handler)
         async def run(sid: str, *args: Any) -> dict[str, Any]:
+            self.metrics.events.labels(event).inc()
+            started = time.perf_counter()
             try:
                 connection = self.connections.get(sid)
                 if connection is not None and not connection.limiter.allow(event):
                     raise ProtocolError("rate-limited", "too many requests: slow down and try again in a moment")
-                return await handler(sid, *args)
+                ack = await handler(sid, *args)
+                if event in RELAYED_EVENTS:
+                    self.metrics.relay_latency.observe(time.perf_counter() - started)
+                return ack
             except ProtocolError as exc:
+                self.metrics.errors.labels(exc.code).inc()
                 if exc.code == "rate-limited" and connection is not None and not connection.limiter.strike():
                     await self._disconnect_abuser(sid, connection)
                 return exc.ack()
             except Exception:
                 log.exception("event %r failed", event)
+                self.metrics.errors.labels("bad-request").inc()
                 return bad_request("the server could not handle this request; try again").ack()
 
         return run
@@ -189,6 +202,56 @@ class SignalingServer:
         rooms = await self.store.rooms()
         await self.sio.emit("rooms", {"rooms": to_wire(rooms)}, to=LOBBY)
 
+    async def push_rooms(self) -> None:
+        await self._rooms_changed()
+
+    def ice_servers(self, peer_id: str) -> list[dict[str, Any]]:
+        """The configured ICE servers, plus TURN credentials made for this peer alone."""
+        servers = list(self.config.ice_servers)
+        if self.config.turn_urls and self.config.turn_secret:
+            servers.append(
+                turn_ice_server(self.config.turn_urls, self.config.turn_secret, self.config.turn_ttl, peer_id)
+            )
+        return servers
+
+    async def drop_peers(self, gone: list[tuple[str, str]]) -> None:
+        """Peers another process held and lost (it died): tell their rooms, then the lobby."""
+        for peer_id, room in gone:
+            await self.sio.emit("peer-left", {"peerId": peer_id, "reason": "disconnected"}, to=room_channel(room))
+        await self.push_rooms()
+
+    async def disconnect_peers(self, peer_ids: list[str]) -> None:
+        """Close these peers' connections without announcing them again (they were announced gone)."""
+        wanted = set(peer_ids)
+        for sid in [sid for sid, s in self.sessions.items() if s.peer_id in wanted]:
+            self.sessions.pop(sid, None)
+            await self._drop_transport(sid)
+
+    async def disconnect_all(self) -> None:
+        """Graceful stop: each peer leaves its room (``peer-left`` to the others), then every connection
+        is closed so that its client reconnects, through the load balancer, to another process."""
+        for sid in list(self.sessions):
+            try:
+                await self._leave_room(sid, "disconnected")
+            except Exception as exc:  # the room store is unreachable: close the connection anyway
+                log.warning("could not take socket %s out of its room while stopping: %s", sid, exc)
+        sockets = list(self.sio.eio.sockets.values())
+        if sockets:
+            await self.sio.eio.disconnect()
+        for socket in sockets:
+            # python-engineio's websocket writer stops, and closes the websocket, on a None in its queue
+            # (what it does itself when a client hangs up). Without it the connection stays open until
+            # the ping timeout, and a browser would only then reconnect to another process.
+            socket.queue.put_nowait(None)
+        await self.sio.shutdown()
+
+    async def _drop_transport(self, sid: str) -> None:
+        # Closing the Engine.IO connection (not a Socket.IO disconnect packet, after which socket.io
+        # clients stay disconnected on purpose) makes clients reconnect by themselves.
+        eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
+        if eio_sid is not None:
+            await self.sio.eio.disconnect(eio_sid)
+
     async def _leave_room(self, sid: str, reason: str, *, to_lobby: bool = True) -> None:
         """Take the socket's peer out of its room; ``to_lobby=False`` when it moves straight into another."""
         session = self.sessions.pop(sid, None)
@@ -229,12 +292,14 @@ class SignalingServer:
                 "too many connections from your network: close other Noom tabs, or ask the operator to raise "
                 "--max-connections-per-address"
             )
+        self.metrics.sockets.inc()
         self.connections[sid] = Connection(address, SocketLimiter(self._rates, self.config.abuse_strikes))
         await self.sio.enter_room(sid, LOBBY)
 
     async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
         connection = self.connections.pop(sid, None)
         if connection is not None:
+            self.metrics.sockets.dec()
             self.per_address.release(connection.address)
         await self._leave_room(sid, "disconnected")
 
@@ -279,7 +344,7 @@ class SignalingServer:
             "peerId": peer.peer_id,
             "room": room,
             "peers": to_wire(joined.others),
-            "iceServers": self.config.ice_servers,
+            "iceServers": self.ice_servers(peer.peer_id),
             "chat": to_wire(joined.chat),
         }
 

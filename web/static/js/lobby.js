@@ -47,6 +47,8 @@ function render(rooms) {
   }
 }
 
-const socket = io({ transports: ["websocket", "polling"] });
+// The server says which transports it accepts (websocket only when several workers share the port).
+const transports = (document.body.dataset.socketTransports || "websocket,polling").split(",");
+const socket = io({ transports });
 socket.on("rooms", ({ rooms }) => render(rooms));
 socket.on("connect", () => socket.emit("rooms", {}, (ack) => ack.ok && render(ack.rooms)));

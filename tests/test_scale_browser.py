@@ -1,0 +1,49 @@
+"""A browser on the lobby of ``noom serve --workers 2`` (websocket only) sees rooms made through either worker."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, async_playwright, expect
+
+from .helpers import Client
+from .services import NoomProcess, RedisServer
+
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-background-networking"]
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
+        yield browser
+        await browser.close()
+
+
+async def test_lobby_works_against_two_workers(tmp_path: Path, browser: Browser) -> None:
+    redis = RedisServer(tmp_path).start()
+    noom = NoomProcess("--workers", "2", "--redis-url", redis.url, "--shutdown-timeout", "2", log=tmp_path / "noom.log")
+    clients: list[Client] = []
+    try:
+        await noom.start()
+        page = await browser.new_page()
+        await page.goto(noom.url + "/")
+        # The page learned that only websocket is accepted here; polling would be refused (400).
+        assert await page.get_attribute("body", "data-socket-transports") == "websocket"
+        rooms = page.locator("#room-list")
+        await expect(rooms).to_contain_text("No rooms yet", timeout=30_000)
+        for name in ("Alice", "Bob"):
+            client = await Client(noom.url).connect()
+            clients.append(client)
+            await client.join("both-workers", name)
+        await expect(rooms).to_contain_text("both-workers", timeout=30_000)
+        await expect(rooms).to_contain_text("2 people", timeout=30_000)
+        await clients.pop().close()
+        await expect(rooms).to_contain_text("1 person", timeout=30_000)
+    finally:
+        for client in clients:
+            await client.close()
+        noom.stop()
+        redis.stop()
