@@ -1,0 +1,48 @@
+"""Probes through the real server: real WebRTC, codecs and packets over the namespace's veth addresses."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from media.probe import ProbeBot, ProbeReport
+
+from .helpers import RunningServer
+
+
+async def wait_until(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.1)
+
+
+def peer_report(report: ProbeReport, name: str):
+    [peer] = [p for p in report.peers if p.name == name]
+    return peer
+
+
+async def test_two_probes_see_and_hear_each_other(server: RunningServer) -> None:
+    a = ProbeBot(server.url, "probes", "probe-a", tone_hz=600, tag=1)
+    b = ProbeBot(server.url, "probes", "probe-b", tone_hz=1100, tag=2)
+    await a.start()
+    await b.start()
+    try:
+        # Measure from the moment media flows both ways, over 5 s.
+        await wait_until(
+            lambda: all(any(r.stamped > 0 for r in p.received.values()) for p in (a, b)), 30, "first frames"
+        )
+        a.reset()
+        b.reset()
+        await asyncio.sleep(5)
+        ra, rb = a.report(), b.report()
+    finally:
+        await b.stop()
+        await a.stop()
+    for report, other, tone, tag in ((ra, "probe-b", 1100, 2), (rb, "probe-a", 600, 1)):
+        peer = peer_report(report, other)
+        print(report.name, "from", other, peer)
+        assert peer.tags == [tag]
+        assert peer.fps >= 20, peer
+        assert peer.frame_number_regressions == 0
+        assert peer.tone_hz is not None and abs(peer.tone_hz - tone) < 20, peer
