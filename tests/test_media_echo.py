@@ -6,7 +6,7 @@ from media.echo import EchoBot
 from media.probe import ProbeBot
 
 from .helpers import RunningServer
-from .test_media_probe import wait_until
+from .media_helpers import wait_until
 
 
 async def test_probe_gets_its_own_frames_back_through_the_echo_bot(server: RunningServer) -> None:

@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 from media.probe import ProbeBot, ProbeReport
 
 from .helpers import RunningServer
-
-
-async def wait_until(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.1)
+from .media_helpers import wait_until
 
 
 def peer_report(report: ProbeReport, name: str):
