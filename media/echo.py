@@ -231,8 +231,8 @@ class EchoBot(Participant):
             if loop.channel is not None and loop.channel.readyState == "open":
                 loop.channel.send(msgspec.json.encode(report).decode())
 
-    async def stop(self) -> None:
+    async def stop(self, farewell: bool = True) -> None:
         for loop in self.loops.values():
             if loop.task is not None:
                 loop.task.cancel()
-        await super().stop()
+        await super().stop(farewell)

@@ -169,18 +169,25 @@ class Participant:
         self._joined_once = True
         return ack
 
-    async def stop(self) -> None:
-        """Leave the room cleanly and disconnect."""
+    async def stop(self, farewell: bool = True) -> None:
+        """Leave the room cleanly and disconnect; ``farewell=False`` when the server is going away and
+        will not answer any more (its shutdown drops our socket anyway)."""
         if self._closing:
             return
         self._closing = True
-        if self.sio.connected and self.peer_id is not None:
+        self.sio.reconnection = False  # leaving: a dropped connection now is not worth coming back for
+        if farewell and self.sio.connected and self.peer_id is not None:
             with contextlib.suppress(Exception):
-                await self.sio.call("leave", {}, timeout=5)
+                await self.sio.call("leave", {}, timeout=2)
         await self._close_all()
         for task in list(self._tasks):
             task.cancel()
-        await self.sio.disconnect()
+        # Bounded: a server that is shutting down never completes the WebSocket closing handshake.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.sio.disconnect(), 2 if farewell else 0.2)
+        http = getattr(self.sio.eio, "http", None)  # engine.io's own aiohttp session, if a cut-short close left it
+        if http is not None and not http.closed:
+            await http.close()
 
     async def __aenter__(self) -> Participant:
         await self.start()

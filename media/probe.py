@@ -259,7 +259,7 @@ class ProbeBot(Participant):
             received.latencies.clear()
         self._started = time.monotonic()
 
-    async def stop(self) -> None:
-        await super().stop()
+    async def stop(self, farewell: bool = True) -> None:
+        await super().stop(farewell)
         for task in list(self._readers):
             task.cancel()

@@ -96,7 +96,7 @@ class Composer:
                 canvas[cell.y + 1 : cell.y + cell.h - 1, cell.x + 1 : cell.x + cell.w - 1] = layout.DARK_TILE
                 name = layout.label(tile.peer.name, self.label_size * 3 // 2)
                 x = cell.x + (cell.w - name.shape[1]) // 2
-                y = cell.y + cell.h - name.shape[0] - cell.h // 8
+                y = cell.y + (cell.h - name.shape[0]) // 2
                 layout.paste(canvas, name, x, y, cell)
         return canvas
 
@@ -161,6 +161,7 @@ class RecorderBot(Participant):
         self.size = (width, height)
         self.frames_written = 0
         self.started_at: float | None = None
+        self.stopped_at: float | None = None
         self._stopping = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self._readers: set[asyncio.Task[None]] = set()
@@ -223,7 +224,9 @@ class RecorderBot(Participant):
 
     @property
     def elapsed(self) -> float:
-        return 0.0 if self.started_at is None else time.monotonic() - self.started_at
+        if self.started_at is None:
+            return 0.0
+        return (self.stopped_at or time.monotonic()) - self.started_at
 
     async def start(self):  # type: ignore[override]
         ack = await super().start()
@@ -270,14 +273,15 @@ class RecorderBot(Participant):
         self._stopping.set()
         if self._loop_task is not None:
             await self._loop_task
+            self.stopped_at = time.monotonic()
             self._loop_task = None
             await asyncio.get_running_loop().run_in_executor(self._worker, self._writer.close)
             log.info("recording of room %s closed: %s (%.1f s)", self.room, self.out, self.elapsed)
         return self.out
 
-    async def stop(self) -> None:
+    async def stop(self, farewell: bool = True) -> None:
         await self.finish()
-        await super().stop()
+        await super().stop(farewell)
         for task in list(self._readers):
             task.cancel()
         self._worker.shutdown(wait=False)

@@ -7,6 +7,7 @@ import logging
 
 from aiohttp import web
 
+from media.service import setup_media
 from web.routes import setup_web
 
 from .config import Config
@@ -27,6 +28,7 @@ def make_app(config: Config, store: RoomStore | None = None) -> web.Application:
     app[SIGNALING_KEY] = signaling
     app[CONFIG_KEY] = config
     setup_web(app)
+    setup_media(app, config)
 
     async def close_store(app: web.Application) -> None:
         await app[SIGNALING_KEY].store.close()

@@ -61,6 +61,10 @@ class Config:
         default="info",
         metadata={"help": "debug, info, warning or error", "choices": ["debug", "info", "warning", "error"]},
     )
+    echo_max_sessions: int = field(
+        default=4, metadata={"help": "echo tests (/echo) running at the same time", "type": _positive}
+    )
+    recordings_dir: str = field(default="recordings", metadata={"help": "directory the recorder writes MP4 files to"})
     limits: Limits = field(default_factory=Limits, metadata={"cli": False})
 
     @staticmethod
