@@ -39,3 +39,21 @@ async def test_two_probes_see_and_hear_each_other(server: RunningServer) -> None
         assert peer.fps >= 20, peer
         assert peer.frame_number_regressions == 0
         assert peer.tone_hz is not None and abs(peer.tone_hz - tone) < 20, peer
+
+
+async def test_probe_rejoins_after_its_socket_is_dropped(server: RunningServer) -> None:
+    a = ProbeBot(server.url, "drop", "probe-a", tone_hz=600, tag=1, fps=15)
+    b = ProbeBot(server.url, "drop", "probe-b", tone_hz=1100, tag=2, fps=15)
+    await a.start()
+    await b.start()
+    try:
+        await wait_until(lambda: any(r.stamped for r in a.received.values()), 30, "frames from b")
+        old_id = b.peer_id
+        await b.sio.eio.ws.close()  # the WebSocket breaks without a goodbye, as when the network drops
+        # b reconnects, joins again as a newcomer and offers to a; a sees the new b's frames.
+        await wait_until(lambda: b.peer_id != old_id, 30, "b to join again")
+        await wait_until(lambda: a.received.get(b.peer_id) and a.received[b.peer_id].stamped > 10, 30, "new b's frames")
+        assert old_id not in a.peers  # the dropped connection was closed
+    finally:
+        await b.stop()
+        await a.stop()
