@@ -5,7 +5,7 @@ from __future__ import annotations
 from media.echo import EchoBot
 from media.probe import ProbeBot
 
-from .helpers import RunningServer
+from .helpers import Client, RunningServer
 from .media_helpers import wait_until
 
 
@@ -35,3 +35,22 @@ async def test_probe_gets_its_own_frames_back_through_the_echo_bot(server: Runni
     # What the server received from the probe, as the echo page would show it.
     assert echo_report.video is not None and (echo_report.video.width, echo_report.video.height) == (320, 240)
     assert echo_report.audio is not None and not echo_report.audio.silent
+
+
+async def test_bot_keeps_its_offer_when_offers_collide(server: RunningServer) -> None:
+    # A plain protocol client stands in for a browser whose offer crosses the bot's.
+    browser = await Client(server.url).connect()
+    await browser.join("glare", "Browser")
+    bot = EchoBot(server.url, "glare")
+    await bot.start()
+    try:
+        offer = await browser.next("offer", timeout=10)  # the newcomer offers
+        assert offer["from"] == bot.peer_id and "m=video" in offer["sdp"]
+        ack = await browser.call("offer", {"to": bot.peer_id, "sdp": "v=0 (a colliding offer)"})
+        assert ack["ok"]
+        # Impolite: the bot neither answers nor rolls back; its own offer stays pending.
+        await browser.nothing("answer", within=1.0)
+        assert bot.peers[browser.peer_id].pc.signalingState == "have-local-offer"
+    finally:
+        await bot.stop()
+        await browser.close()
