@@ -125,10 +125,14 @@ def _run_record(args: argparse.Namespace) -> int:
 
     _setup_logging(args)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    bot = RecorderBot(
-        args.url, args.room, args.out, args.name, width=args.width, height=args.height, fps=args.fps,
-        password=args.password,
-    )  # fmt: skip
+    try:
+        bot = RecorderBot(
+            args.url, args.room, args.out, args.name, width=args.width, height=args.height, fps=args.fps,
+            password=args.password,
+        )  # fmt: skip
+    except ValueError as exc:
+        print(f"noom record: {exc}", file=sys.stderr)
+        return 2
     tty = sys.stderr.isatty()
 
     def progress() -> None:

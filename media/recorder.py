@@ -15,6 +15,7 @@ import asyncio
 import concurrent.futures
 import fractions
 import logging
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -47,6 +48,20 @@ class Tile:
     left: bool = False
     audio: deque[np.ndarray] = field(default_factory=deque)
     audio_samples: int = 0
+    # The event loop appends audio while the worker thread takes it.
+    audio_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add_audio(self, samples: np.ndarray) -> None:
+        with self.audio_lock:
+            self.audio.append(samples)
+            self.audio_samples += samples.size
+            while self.audio_samples > MAX_AUDIO_BUFFER * SAMPLE_RATE and len(self.audio) > 1:
+                self.audio_samples -= self.audio.popleft().size
+
+    def clear_audio(self) -> None:
+        with self.audio_lock:
+            self.audio.clear()
+            self.audio_samples = 0
 
     def showing_video(self, now: float) -> bool:
         return not self.left and self.peer.video and self.frame is not None and now - self.frame_at < STALE_VIDEO
@@ -54,6 +69,11 @@ class Tile:
     def take_audio(self, count: int) -> np.ndarray:
         """The next ``count`` samples (zeros where none arrived)."""
         out = np.zeros(count, dtype=np.float32)
+        with self.audio_lock:
+            self._take(out, count)
+        return out
+
+    def _take(self, out: np.ndarray, count: int) -> None:
         filled = 0
         while filled < count and self.audio:
             chunk = self.audio[0]
@@ -65,40 +85,38 @@ class Tile:
             else:
                 self.audio[0] = chunk[n:]
             self.audio_samples -= n
-        return out
 
 
 class Composer:
-    """Draws the grid picture of a set of tiles."""
+    """Draws the grid picture of a set of tiles, as a yuv420p array of shape (height * 3 / 2, width)."""
 
     def __init__(self, width: int, height: int) -> None:
+        self.canvas = layout.Canvas(width, height)
         self.width, self.height = width, height
         self.label_size = max(12, height // 24)
 
     def compose(self, tiles: list[Tile], now: float) -> np.ndarray:
-        canvas = np.empty((self.height, self.width, 3), dtype=np.uint8)
-        canvas[:] = layout.BACKGROUND
+        canvas = self.canvas
+        full = layout.Rect(0, 0, self.width, self.height)
+        canvas.fill(full, layout.BACKGROUND)
         if not tiles:
-            text = layout.label("Waiting for participants", self.label_size)
-            full = layout.Rect(0, 0, self.width, self.height)
-            x, y = (self.width - text.shape[1]) // 2, (self.height - text.shape[0]) // 2
-            layout.paste(canvas, text, x, y, full)
-            return canvas
+            text = "Waiting for participants"
+            w, h = layout.label_size(text, self.label_size)
+            canvas.draw_label(text, self.label_size, (self.width - w) // 2, (self.height - h) // 2, full)
+            return canvas.buffer
         for tile, cell in zip(tiles, layout.grid(len(tiles), self.width, self.height), strict=True):
             frame = tile.frame
             if frame is not None and tile.showing_video(now):
-                box = layout.fit(cell, frame.width / frame.height)
-                image = frame.reformat(width=box.w, height=box.h, format="rgb24").to_ndarray()
-                canvas[box.y : box.y + box.h, box.x : box.x + box.w] = image
-                name = layout.label(tile.peer.name, self.label_size)
-                layout.paste(canvas, name, cell.x + 6, cell.y + cell.h - name.shape[0] - 6, cell)
+                canvas.draw_frame(frame, layout.fit(cell, frame.width / frame.height))
+                _, h = layout.label_size(tile.peer.name, self.label_size)
+                canvas.draw_label(tile.peer.name, self.label_size, cell.x + 6, cell.y + cell.h - h - 6, cell)
             else:
-                canvas[cell.y + 1 : cell.y + cell.h - 1, cell.x + 1 : cell.x + cell.w - 1] = layout.DARK_TILE
-                name = layout.label(tile.peer.name, self.label_size * 3 // 2)
-                x = cell.x + (cell.w - name.shape[1]) // 2
-                y = cell.y + (cell.h - name.shape[0]) // 2
-                layout.paste(canvas, name, x, y, cell)
-        return canvas
+                inner = layout.Rect(cell.x + 2, cell.y + 2, max(0, cell.w - 4), max(0, cell.h - 4))
+                canvas.fill(inner, layout.DARK_TILE)
+                size = self.label_size * 3 // 2
+                w, h = layout.label_size(tile.peer.name, size)
+                canvas.draw_label(tile.peer.name, size, cell.x + (cell.w - w) // 2, cell.y + (cell.h - h) // 2, cell)
+        return canvas.buffer
 
 
 class Mp4Writer:
@@ -111,13 +129,13 @@ class Mp4Writer:
         self.video = self.container.add_stream("libx264", rate=fps)
         self.video.width, self.video.height = width, height
         self.video.pix_fmt = "yuv420p"
-        self.video.options = {"preset": "veryfast", "crf": "23"}
+        self.video.options = {"preset": "superfast", "crf": "23"}
         self.audio = self.container.add_stream("aac", rate=SAMPLE_RATE)
         self.audio.layout = "mono"
         self.audio_pts = 0
 
     def write_video(self, image: np.ndarray, index: int) -> None:
-        frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+        frame = av.VideoFrame.from_ndarray(image, format="yuv420p")
         frame.pts = index
         frame.time_base = fractions.Fraction(1, self.fps)
         self.container.mux(self.video.encode(frame))
@@ -195,8 +213,7 @@ class RecorderBot(Participant):
         tile = self.tiles.get(peer.peer_id)
         if tile is not None:
             tile.left = True
-            tile.audio.clear()
-            tile.audio_samples = 0
+            tile.clear_audio()
 
     async def _read_video(self, tile: Tile, track: MediaStreamTrack) -> None:
         while True:
@@ -214,11 +231,7 @@ class RecorderBot(Participant):
                 return
             if tile.left or self.started_at is None:
                 continue
-            samples = mono(frame)
-            tile.audio.append(samples)
-            tile.audio_samples += samples.size
-            while tile.audio_samples > MAX_AUDIO_BUFFER * SAMPLE_RATE and len(tile.audio) > 1:
-                tile.audio_samples -= tile.audio.popleft().size
+            tile.add_audio(mono(frame))
 
     # ---- recording ----------------------------------------------------------------------------
 
