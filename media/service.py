@@ -29,6 +29,7 @@ from aiohttp import web
 
 from signaling.config import Config
 from signaling.protocol import check_room
+from signaling.state import RoomStore
 
 from .echo import EchoBot
 from .participant import JoinError
@@ -76,8 +77,9 @@ class Recording:
 
 
 class MediaService:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, store: RoomStore) -> None:
         self.config = config
+        self.store = store
         self.recordings_dir = Path(config.recordings_dir)
         self.echo_sessions: dict[str, EchoBot] = {}
         self.recordings: dict[str, Recording] = {}
@@ -141,6 +143,8 @@ class MediaService:
             return _error(400, "bad-request", f"invalid request: {exc}")
         if room in self.recordings:
             return _error(409, "already-recording", "this room is already being recorded")
+        if not await self.store.peers(room):
+            return _error(404, "no-such-room", "nobody is in this room: join it first, then start recording")
         self.recordings_dir.mkdir(parents=True, exist_ok=True)
         name = secrets.token_urlsafe(18) + ".mp4"
         bot = RecorderBot(self_url(request), room, self.recordings_dir / name, password=options.password)
@@ -230,8 +234,8 @@ class MediaService:
 MEDIA_KEY = web.AppKey("media", MediaService)
 
 
-def setup_media(app: web.Application, config: Config) -> MediaService:
-    service = MediaService(config)
+def setup_media(app: web.Application, config: Config, store: RoomStore) -> MediaService:
+    service = MediaService(config, store)
     app[MEDIA_KEY] = service
     app.router.add_get("/echo", service.echo_page, name="echo")
     app.router.add_post("/api/echo", service.start_echo)

@@ -28,7 +28,7 @@ def make_app(config: Config, store: RoomStore | None = None) -> web.Application:
     app[SIGNALING_KEY] = signaling
     app[CONFIG_KEY] = config
     setup_web(app)
-    setup_media(app, config)
+    setup_media(app, config, signaling.store)
 
     async def close_store(app: web.Application) -> None:
         await app[SIGNALING_KEY].store.close()

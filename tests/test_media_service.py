@@ -25,6 +25,9 @@ async def test_recording_started_and_stopped_over_http_is_downloadable(make_serv
     await b.start()
     try:
         async with aiohttp.ClientSession(server.url) as http:
+            async with http.post("/api/rooms/nobody-here/recording") as response:
+                assert response.status == 404
+                assert "join it first" in (await response.json())["error"]["message"]
             async with http.post("/api/rooms/meeting/recording") as response:
                 assert response.status == 200, await response.text()
             async with http.post("/api/rooms/meeting/recording") as response:
