@@ -97,12 +97,18 @@ async def _until_done(duration: float | None, tick: float = 1.0, on_tick=None) -
 
 
 async def _run_bot(bot: Participant, duration: float | None, on_tick=None) -> int:
+    import socketio
+
     from .participant import JoinError
 
     try:
         await bot.start()
     except JoinError as exc:
         print(f"noom: {exc}", file=sys.stderr)
+        return 1
+    except (socketio.exceptions.ConnectionError, TimeoutError) as exc:
+        print(f"noom: could not reach the Noom server at {bot.url} ({exc}): is it running, and is the URL right?",
+              file=sys.stderr)  # fmt: skip
         return 1
     try:
         await _until_done(duration, on_tick=on_tick)

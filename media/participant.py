@@ -160,7 +160,11 @@ class Participant:
 
     async def start(self) -> JoinAck:
         """Connect and join; raises ``JoinError`` if the server refuses."""
-        await self.sio.connect(self.url, transports=["websocket"], wait_timeout=10)
+        try:
+            await self.sio.connect(self.url, transports=["websocket"], wait_timeout=10)
+        except BaseException:
+            await self._close_http()
+            raise
         try:
             ack = await self._join()
         except BaseException:
@@ -185,7 +189,11 @@ class Participant:
         # Bounded: a server that is shutting down never completes the WebSocket closing handshake.
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.sio.disconnect(), 2 if farewell else 0.2)
-        http = getattr(self.sio.eio, "http", None)  # engine.io's own aiohttp session, if a cut-short close left it
+        await self._close_http()
+
+    async def _close_http(self) -> None:
+        # engine.io's own aiohttp session, which a failed connect or a cut-short close leaves open.
+        http = getattr(self.sio.eio, "http", None)
         if http is not None and not http.closed:
             await http.close()
 

@@ -52,3 +52,8 @@ async def test_probe_says_why_it_cannot_join(server: RunningServer) -> None:
     finally:
         await holder.stop()
     assert code == 1 and "password" in err
+
+
+async def test_record_says_when_the_server_is_not_there(tmp_path: Path) -> None:
+    code, _, err = await run("record", "--url", "http://127.0.0.1:9", "--room", "r", "--out", str(tmp_path / "x.mp4"))
+    assert code == 1 and "could not reach the Noom server" in err and "Traceback" not in err
