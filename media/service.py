@@ -28,7 +28,7 @@ import msgspec
 from aiohttp import web
 
 from signaling.config import Config
-from signaling.protocol import check_room
+from signaling.protocol import ProtocolError, check_room
 from signaling.state import RoomStore
 
 from .echo import EchoBot
@@ -129,8 +129,8 @@ class MediaService:
         room = request.match_info["room"]
         try:
             check_room(room)
-        except Exception as exc:
-            return _error(400, "bad-request", str(exc))
+        except ProtocolError as exc:
+            return _error(400, "bad-request", exc.message)
         body: Any = {}
         if request.can_read_body:
             try:
@@ -141,10 +141,10 @@ class MediaService:
             options = msgspec.convert(body or {}, RecordingRequest)
         except msgspec.ValidationError as exc:
             return _error(400, "bad-request", f"invalid request: {exc}")
-        if room in self.recordings:
-            return _error(409, "already-recording", "this room is already being recorded")
         if not await self.store.peers(room):
             return _error(404, "no-such-room", "nobody is in this room: join it first, then start recording")
+        if room in self.recordings:  # checked and claimed below with no await in between
+            return _error(409, "already-recording", "this room is already being recorded")
         self.recordings_dir.mkdir(parents=True, exist_ok=True)
         name = secrets.token_urlsafe(18) + ".mp4"
         bot = RecorderBot(self_url(request), room, self.recordings_dir / name, password=options.password)
@@ -152,11 +152,14 @@ class MediaService:
         self.recordings[room] = recording  # claims the room before the first await
         try:
             await bot.start()
-        except JoinError as exc:
+        except Exception as exc:
             self.recordings.pop(room, None)
-            await bot.stop()
+            await bot.stop(farewell=False)
             (self.recordings_dir / name).unlink(missing_ok=True)
-            return _error(403, "join-refused", f"The recorder could not join: {exc}")
+            if isinstance(exc, JoinError):
+                return _error(403, "join-refused", f"The recorder could not join: {exc}")
+            log.exception("could not start a recorder in room %s", room)
+            return _error(500, "recording-failed", f"The recorder could not start ({exc}): try again.")
         recording.task = self._spawn(self._supervise_recording(room, recording))
         return web.json_response({"ok": True, "room": room})
 
@@ -165,8 +168,9 @@ class MediaService:
         recording = self.recordings.get(room)
         if recording is None:
             return _error(404, "not-recording", "this room is not being recorded")
-        if recording.task is not None:
-            recording.task.cancel()
+        if recording.task is None:
+            return _error(409, "starting", "the recording is still starting: try again in a moment")
+        recording.task.cancel()
         return web.json_response(await asyncio.shield(recording.stopped))
 
     async def _supervise_recording(self, room: str, recording: Recording) -> None:
