@@ -22,6 +22,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp_jinja2
 import msgspec
@@ -63,6 +64,15 @@ def self_url(request: web.Request) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+def origin_allowed(request: web.Request, allowed: list[str]) -> bool:
+    """Whether a state-changing request comes from our own pages (or an origin the operator allowed):
+    another site must not start bots with its visitors' browsers."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True  # not from a browser page (curl, the CLI)
+    return "*" in allowed or origin in allowed or urlsplit(origin).netloc == request.host
+
+
 def _duration_words(seconds: float) -> str:
     minutes, secs = divmod(round(seconds), 60)
     return f"{minutes} min {secs} s" if minutes else f"{secs} s"
@@ -92,7 +102,14 @@ class MediaService:
     async def echo_page(self, request: web.Request) -> web.Response:
         return aiohttp_jinja2.render_template("echo.html", request, {})
 
+    def _refuse_origin(self, request: web.Request) -> web.Response | None:
+        if origin_allowed(request, self.config.cors_origins):
+            return None
+        return _error(403, "bad-origin", "this request must come from a Noom page of this server")
+
     async def start_echo(self, request: web.Request) -> web.Response:
+        if refused := self._refuse_origin(request):
+            return refused
         cap = self.config.echo_max_sessions
         if len(self.echo_sessions) + self._echo_starting >= cap:
             return _error(503, "busy", f"All {cap} echo tests are in use right now: try again in a minute or two.")
@@ -126,6 +143,8 @@ class MediaService:
     # ---- recordings ---------------------------------------------------------------------------
 
     async def start_recording(self, request: web.Request) -> web.Response:
+        if refused := self._refuse_origin(request):
+            return refused
         room = request.match_info["room"]
         try:
             check_room(room)
@@ -164,6 +183,8 @@ class MediaService:
         return web.json_response({"ok": True, "room": room})
 
     async def stop_recording(self, request: web.Request) -> web.Response:
+        if refused := self._refuse_origin(request):
+            return refused
         room = request.match_info["room"]
         recording = self.recordings.get(room)
         if recording is None:

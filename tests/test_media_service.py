@@ -79,6 +79,9 @@ async def test_echo_sessions_are_private_and_capped(make_server) -> None:
             busy = await response.json()
         async with http.get("/echo") as response:
             assert response.status == 200 and "Test your camera and mic" in await response.text()
+        # Another site cannot start bots with its visitors' browsers.
+        async with http.post("/api/echo", headers={"Origin": "https://evil.example"}) as response:
+            assert response.status == 403
     assert busy["error"]["code"] == "busy" and "try again" in busy["error"]["message"]
     assert echo["room"].startswith("echo-") and len(echo["room"]) > 20
     # The room is locked: without the password nobody gets in; with it, the echo bot is there.
