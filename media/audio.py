@@ -62,15 +62,18 @@ def tone_present(samples: np.ndarray, hz: float, rate: int = SAMPLE_RATE, margin
 
 
 class ToneTrack(MediaStreamTrack):
-    """A sine wave at ``hz`` (amplitude -12 dBFS), paced in real time in 20 ms frames."""
+    """A sine wave at ``hz`` (rounded to a whole number; amplitude -12 dBFS), paced in real time in 20 ms frames."""
 
     kind = "audio"
 
     def __init__(self, hz: float, amplitude: float = 0.25) -> None:
         super().__init__()
-        self.hz = hz
+        self.hz = round(hz)
         self.amplitude = amplitude
         self._samples = int(SAMPLE_RATE * PTIME)
+        # One second of the wave, computed once: a tone on a whole number of Hz repeats every second.
+        t = np.arange(SAMPLE_RATE + self._samples) / SAMPLE_RATE
+        self._wave = (amplitude * 32767 * np.sin(2 * np.pi * self.hz * t)).astype(np.int16)
         self._pts = 0
         self._start: float | None = None
 
@@ -81,8 +84,8 @@ class ToneTrack(MediaStreamTrack):
             wait = self._start + self._pts / SAMPLE_RATE - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-        t = (np.arange(self._samples) + self._pts) / SAMPLE_RATE
-        wave = (self.amplitude * 32767 * np.sin(2 * np.pi * self.hz * t)).astype(np.int16)
+        offset = self._pts % SAMPLE_RATE
+        wave = self._wave[offset : offset + self._samples]
         frame = av.AudioFrame.from_ndarray(wave.reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate = SAMPLE_RATE
         frame.pts = self._pts

@@ -144,7 +144,7 @@ class ProbeBot(Participant):
         super().__init__(url, room, name, password)
         # A random tag and tone (on a 50 Hz grid between 500 and 3000 Hz) tell probes apart.
         self.tag = secrets.randbelow(256) if tag is None else tag
-        self.tone_hz = float(tone_hz if tone_hz is not None else 500 + 50 * secrets.randbelow(51))
+        self.tone_hz = float(round(tone_hz) if tone_hz is not None else 500 + 50 * secrets.randbelow(51))
         self.size = (width, height)
         self.fps = fps
         self.received: dict[str, _Received] = {}
