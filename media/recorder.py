@@ -166,8 +166,8 @@ class RecorderBot(Participant):
         out: Path,
         name: str = "Recorder",
         *,
-        width: int = 640,
-        height: int = 480,
+        width: int = 1280,
+        height: int = 720,
         fps: int = 15,
         password: str | None = None,
     ) -> None:

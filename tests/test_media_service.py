@@ -65,7 +65,7 @@ async def test_recording_started_and_stopped_over_http_is_downloadable(make_serv
     with av.open(str(path)) as container:
         assert [s.codec_context.name for s in container.streams] in (["h264", "aac"], ["aac", "h264"])
         assert container.duration / av.time_base >= 2.5
-        assert sum(1 for _ in container.decode(video=0)) >= 30
+        assert any(frame.width == 1280 for frame in container.decode(video=0))
 
 
 async def test_echo_sessions_are_private_and_capped(make_server) -> None:
