@@ -85,11 +85,16 @@ async def test_recording_a_call_of_two_browsers(server: RunningServer, browser: 
     with av.open(str(out)) as container:
         assert {s.codec_context.name for s in container.streams} == {"h264", "aac"}
         frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
-    # Chromium's fake camera is green: at the end both cells, side by side, show it.
-    last = frames[-1]
-    for cell in cells:
-        box = layout.fit(cell, 4 / 3)
-        region = last[box.y : box.y + box.h, box.x : box.x + box.w].astype(float)
-        green, red = region[..., 1].mean(), region[..., 0].mean()
-        assert green > 80 and green > 2 * red, (cell, green, red)
-    assert np.asarray(frames).shape[0] >= 30
+
+    # Chromium's fake camera is green: once both browsers are in, their cells side by side show it.
+    def both_green(image: np.ndarray) -> bool:
+        for cell in cells:
+            box = layout.fit(cell, 4 / 3)
+            region = image[box.y : box.y + box.h, box.x : box.x + box.w].astype(float)
+            green, red = region[..., 1].mean(), region[..., 0].mean()
+            if not (green > 80 and green > 2 * red):
+                return False
+        return True
+
+    assert len(frames) >= 10
+    assert sum(both_green(image) for image in frames[len(frames) // 2 :]) >= 3

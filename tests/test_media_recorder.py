@@ -79,8 +79,8 @@ async def test_recorder_writes_grid_and_mixed_audio(server: RunningServer, tmp_p
     with av.open(str(out)) as container:
         samples = np.concatenate([f.to_ndarray().reshape(-1) for f in container.decode(audio=0)])
     print(f"duration {duration:.2f}s, {both_seen} frames with both patterns, left at {left_at:.1f}s")
-    assert both_seen >= 15
-    assert late_frames >= 10 and dark_after_leave == late_frames
+    assert both_seen >= 5
+    assert late_frames >= 5 and dark_after_leave == late_frames
     rate = 48000
     middle = samples[int(1.5 * rate) : int(left_at * rate)]
     assert tone_present(middle, 700) and tone_present(middle, 1300)
