@@ -12,6 +12,7 @@ import socket
 import aiohttp_jinja2
 from aiohttp import web
 
+from media.service import setup_media
 from web.routes import setup_web
 
 from .cluster import Cluster
@@ -54,6 +55,7 @@ def make_app(config: Config, store: RoomStore | None = None) -> web.Application:
     app[SIGNALING_KEY] = signaling
     app[CONFIG_KEY] = config
     setup_web(app)
+    setup_media(app, config, signaling.store)
     # Pages tell the browser client which Socket.IO transports this deployment accepts.
     aiohttp_jinja2.get_env(app).globals["socket_transports"] = (
         "websocket" if config.websocket_only else "websocket,polling"

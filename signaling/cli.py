@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the signaling server and web client")
     Config.add_arguments(serve)
     serve.set_defaults(run=_serve)
+    from media.cli import register as register_bots  # the bots' commands; aiortc loads only when one runs
+
+    register_bots(commands)
     return parser
 
 

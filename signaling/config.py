@@ -174,6 +174,10 @@ class Config:
     shutdown_timeout: float = field(
         default=10.0, metadata={"help": "seconds a stopping process waits for its clients to go", "type": _seconds}
     )
+    echo_max_sessions: int = field(
+        default=4, metadata={"help": "echo tests (/echo) running at the same time", "type": _positive}
+    )
+    recordings_dir: str = field(default="recordings", metadata={"help": "directory the recorder writes MP4 files to"})
     limits: Limits = field(default_factory=Limits, metadata={"cli": False})
 
     def rates(self) -> dict[str, Rate]:

@@ -1,0 +1,238 @@
+"""The echo bot: sends every peer its own audio and video back, and tells it what the server received.
+
+Each peer gets two ``EchoTrack``s, pass-through tracks fed by that peer's received tracks; the frames
+they pass are measured on the way (decoded resolution and frame rate, microphone level). Once a second
+the bot sends the peer an ``EchoReport`` as JSON over an RTCDataChannel labelled ``echo-report``
+(created by whoever offers: the echo page creates it before its offer). A data channel keeps the
+report on the media path and private to the one peer, with no new signaling event. The report carries
+the measurements and the problems in plain words, so every client shows the same verdict.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import av
+import msgspec
+from aiortc import MediaStreamTrack, RTCDataChannel, RTCPeerConnection
+
+from signaling.protocol import Peer
+
+from .audio import SILENCE_DBFS, level_dbfs, mono
+from .participant import Participant
+
+log = logging.getLogger(__name__)
+
+REPORT_LABEL = "echo-report"
+REPORT_EVERY = 1.0
+WINDOW = 2.0  # seconds of frames the frame rate and level are measured over
+LOW_FPS = 10.0
+LOW_WIDTH = 320
+HIGH_LOSS = 5.0
+
+
+class VideoReceived(msgspec.Struct):
+    width: int
+    height: int
+    fps: float
+
+
+class AudioReceived(msgspec.Struct):
+    dbfs: float
+    silent: bool
+
+
+class EchoReport(msgspec.Struct):
+    """What the server received from the peer in the last seconds, and what that means."""
+
+    seconds: float
+    video: VideoReceived | None
+    audio: AudioReceived | None
+    video_loss_pct: float | None
+    audio_loss_pct: float | None
+    ok: bool
+    problems: list[str]
+
+
+class Meter:
+    """Measures the frames one track passes over a sliding window."""
+
+    def __init__(self) -> None:
+        self.times: deque[float] = deque()
+        self.levels: deque[tuple[float, float]] = deque()
+        self.size: tuple[int, int] | None = None
+
+    def observe(self, frame: av.VideoFrame | av.AudioFrame) -> None:
+        now = time.monotonic()
+        if isinstance(frame, av.VideoFrame):
+            self.size = (frame.width, frame.height)
+            self.times.append(now)
+        else:
+            self.levels.append((now, level_dbfs(mono(frame))))
+        self._trim(now)
+
+    def _trim(self, now: float) -> None:
+        while self.times and self.times[0] < now - WINDOW:
+            self.times.popleft()
+        while self.levels and self.levels[0][0] < now - WINDOW:
+            self.levels.popleft()
+
+    def video(self) -> VideoReceived | None:
+        self._trim(time.monotonic())
+        if self.size is None or len(self.times) < 2:
+            return None
+        fps = (len(self.times) - 1) / max(1e-3, self.times[-1] - self.times[0])
+        return VideoReceived(width=self.size[0], height=self.size[1], fps=round(fps, 1))
+
+    def audio(self) -> AudioReceived | None:
+        self._trim(time.monotonic())
+        if not self.levels:
+            return None
+        # The loudest 20 ms frame: speech has pauses, but a working microphone is never flat silence.
+        loudest = max(level for _, level in self.levels)
+        return AudioReceived(dbfs=round(loudest, 1), silent=loudest < SILENCE_DBFS)
+
+
+class EchoTrack(MediaStreamTrack):
+    """Passes a received track back out, measuring each frame; waits until the source is attached."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+        self.meter = Meter()
+        self._source: MediaStreamTrack | None = None
+        self._attached = asyncio.Event()
+
+    def attach(self, source: MediaStreamTrack) -> None:
+        self._source = source
+        self._attached.set()
+
+    async def recv(self) -> av.VideoFrame | av.AudioFrame:
+        await self._attached.wait()
+        assert self._source is not None
+        frame = await self._source.recv()
+        self.meter.observe(frame)
+        return frame
+
+
+def problems(report_video: VideoReceived | None, report_audio: AudioReceived | None, loss: float | None) -> list[str]:
+    """What is wrong with what we receive, in words a person can act on."""
+    found = []
+    if report_video is None:
+        found.append("No video from your camera reaches the server: check that the camera is on and allowed.")
+    else:
+        if report_video.fps < LOW_FPS:
+            found.append(
+                f"Your video reaches the server at only {report_video.fps:.0f} frames per second: "
+                "close other programs using the camera or the processor."
+            )
+        if report_video.width < LOW_WIDTH:
+            found.append(
+                f"Your video reaches the server at only {report_video.width}x{report_video.height}: "
+                "your connection or camera limits the picture."
+            )
+    if report_audio is None:
+        found.append("No audio from your microphone reaches the server: check that the microphone is allowed.")
+    elif report_audio.silent:
+        found.append("We hear nothing from your microphone: is it muted, or is another microphone selected?")
+    if loss is not None and loss > HIGH_LOSS:
+        found.append(f"{loss:.0f}% of your packets are lost on the way to the server: your network is unreliable.")
+    return found
+
+
+@dataclass(eq=False)
+class _Loopback:
+    audio: EchoTrack = field(default_factory=lambda: EchoTrack("audio"))
+    video: EchoTrack = field(default_factory=lambda: EchoTrack("video"))
+    channel: RTCDataChannel | None = None
+    pc: RTCPeerConnection | None = None
+    started: float = field(default_factory=time.monotonic)
+    # Cumulative (lost, received) per kind at the previous report, for loss over the last period.
+    counters: dict[str, tuple[int, int]] = field(default_factory=dict)
+    task: asyncio.Task[None] | None = None
+
+
+class EchoBot(Participant):
+    role = "echo"
+
+    def __init__(self, url: str, room: str, name: str = "Echo", password: str | None = None) -> None:
+        super().__init__(url, room, name, password)
+        self.loops: dict[str, _Loopback] = {}
+        self.visited = asyncio.Event()  # someone connected at least once
+        self.empty = asyncio.Event()  # ... and everyone has left since
+
+    def outgoing_tracks(self, peer: Peer) -> list[MediaStreamTrack]:
+        loop = self.loops.setdefault(peer.peer_id, _Loopback())
+        return [loop.audio, loop.video]
+
+    def on_connection(self, peer: Peer, pc: RTCPeerConnection, offering: bool) -> None:
+        loop = self.loops.setdefault(peer.peer_id, _Loopback())
+        loop.pc = pc
+        self.visited.set()
+        self.empty.clear()
+        if offering:
+            loop.channel = pc.createDataChannel(REPORT_LABEL)
+
+        @pc.on("datachannel")
+        def on_channel(channel: RTCDataChannel) -> None:
+            if channel.label == REPORT_LABEL:
+                loop.channel = channel
+
+        loop.task = asyncio.ensure_future(self._report_loop(loop))
+
+    def on_track(self, peer: Peer, track: MediaStreamTrack) -> None:
+        loop = self.loops.get(peer.peer_id)
+        if loop is not None:
+            (loop.video if track.kind == "video" else loop.audio).attach(track)
+
+    def on_peer_gone(self, peer: Peer) -> None:
+        loop = self.loops.pop(peer.peer_id, None)
+        if loop is not None and loop.task is not None:
+            loop.task.cancel()
+        if not self.loops:
+            self.empty.set()
+
+    async def report_for(self, loop: _Loopback) -> EchoReport:
+        losses: dict[str, float | None] = {"audio": None, "video": None}
+        if loop.pc is not None:
+            with contextlib.suppress(Exception):
+                stats = await loop.pc.getStats()
+                for stat in stats.values():
+                    if stat.type != "inbound-rtp":
+                        continue
+                    lost, received = max(0, stat.packetsLost), stat.packetsReceived
+                    before = loop.counters.get(stat.kind, (0, 0))
+                    loop.counters[stat.kind] = (lost, received)
+                    d_lost, d_received = lost - before[0], received - before[1]
+                    if d_lost + d_received > 0:
+                        losses[stat.kind] = round(100 * max(0, d_lost) / (max(0, d_lost) + d_received), 1)
+        video, audio = loop.video.meter.video(), loop.audio.meter.audio()
+        worst = max((v for v in losses.values() if v is not None), default=None)
+        found = problems(video, audio, worst)
+        return EchoReport(
+            seconds=round(time.monotonic() - loop.started, 1),
+            video=video,
+            audio=audio,
+            video_loss_pct=losses["video"],
+            audio_loss_pct=losses["audio"],
+            ok=not found,
+            problems=found,
+        )
+
+    async def _report_loop(self, loop: _Loopback) -> None:
+        while True:
+            await asyncio.sleep(REPORT_EVERY)
+            report = await self.report_for(loop)
+            if loop.channel is not None and loop.channel.readyState == "open":
+                loop.channel.send(msgspec.json.encode(report).decode())
+
+    async def stop(self, farewell: bool = True) -> None:
+        for loop in self.loops.values():
+            if loop.task is not None:
+                loop.task.cancel()
+        await super().stop(farewell)

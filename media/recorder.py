@@ -1,0 +1,300 @@
+"""The recorder bot: writes one MP4 (H.264 + AAC) of a call, videos in a grid with name labels and
+all audio mixed.
+
+Time comes from the wall clock: a tick every 1/fps seconds composes the latest frame of every peer
+into the grid and mixes exactly the audio samples due by then, so the file lasts as long as the
+recording did and audio and video stay in step however the peers' packets arrive. A peer keeps its
+tile once seen: while its camera is off, its frames stop, or after it left, the tile shows its name
+on a dark background. Composing and encoding run on one worker thread so the event loop keeps
+receiving media.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import fractions
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import av
+import numpy as np
+from aiortc import MediaStreamTrack
+from aiortc.mediastreams import MediaStreamError
+
+from signaling.protocol import Peer
+
+from . import layout
+from .audio import SAMPLE_RATE, mono
+from .participant import Participant
+
+log = logging.getLogger(__name__)
+
+STALE_VIDEO = 1.0  # seconds without a frame after which a tile goes dark (camera off, frozen, gone)
+MAX_AUDIO_BUFFER = 0.25  # seconds of audio kept per peer; older samples are dropped to bound the delay
+
+
+@dataclass(eq=False)
+class Tile:
+    """One peer's place in the recording."""
+
+    peer: Peer
+    frame: av.VideoFrame | None = None
+    frame_at: float = 0.0
+    left: bool = False
+    audio: deque[np.ndarray] = field(default_factory=deque)
+    audio_samples: int = 0
+    # The event loop appends audio while the worker thread takes it.
+    audio_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add_audio(self, samples: np.ndarray) -> None:
+        with self.audio_lock:
+            self.audio.append(samples)
+            self.audio_samples += samples.size
+            while self.audio_samples > MAX_AUDIO_BUFFER * SAMPLE_RATE and len(self.audio) > 1:
+                self.audio_samples -= self.audio.popleft().size
+
+    def clear_audio(self) -> None:
+        with self.audio_lock:
+            self.audio.clear()
+            self.audio_samples = 0
+
+    def showing_video(self, now: float) -> bool:
+        return not self.left and self.peer.video and self.frame is not None and now - self.frame_at < STALE_VIDEO
+
+    def take_audio(self, count: int) -> np.ndarray:
+        """The next ``count`` samples (zeros where none arrived)."""
+        out = np.zeros(count, dtype=np.float32)
+        with self.audio_lock:
+            self._take(out, count)
+        return out
+
+    def _take(self, out: np.ndarray, count: int) -> None:
+        filled = 0
+        while filled < count and self.audio:
+            chunk = self.audio[0]
+            n = min(count - filled, chunk.size)
+            out[filled : filled + n] = chunk[:n]
+            filled += n
+            if n == chunk.size:
+                self.audio.popleft()
+            else:
+                self.audio[0] = chunk[n:]
+            self.audio_samples -= n
+
+
+class Composer:
+    """Draws the grid picture of a set of tiles, as a yuv420p array of shape (height * 3 / 2, width)."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self.canvas = layout.Canvas(width, height)
+        self.width, self.height = width, height
+        self.label_size = max(12, height // 24)
+
+    def compose(self, tiles: list[Tile], now: float) -> np.ndarray:
+        canvas = self.canvas
+        full = layout.Rect(0, 0, self.width, self.height)
+        canvas.fill(full, layout.BACKGROUND)
+        if not tiles:
+            text = "Waiting for participants"
+            w, h = layout.label_size(text, self.label_size)
+            canvas.draw_label(text, self.label_size, (self.width - w) // 2, (self.height - h) // 2, full)
+            return canvas.buffer
+        for tile, cell in zip(tiles, layout.grid(len(tiles), self.width, self.height), strict=True):
+            frame = tile.frame
+            if frame is not None and tile.showing_video(now):
+                canvas.draw_frame(frame, layout.fit(cell, frame.width / frame.height))
+                _, h = layout.label_size(tile.peer.name, self.label_size)
+                canvas.draw_label(tile.peer.name, self.label_size, cell.x + 6, cell.y + cell.h - h - 6, cell)
+            else:
+                inner = layout.Rect(cell.x + 2, cell.y + 2, max(0, cell.w - 4), max(0, cell.h - 4))
+                canvas.fill(inner, layout.DARK_TILE)
+                size = self.label_size * 3 // 2
+                w, h = layout.label_size(tile.peer.name, size)
+                canvas.draw_label(tile.peer.name, size, cell.x + (cell.w - w) // 2, cell.y + (cell.h - h) // 2, cell)
+        return canvas.buffer
+
+
+class Mp4Writer:
+    """H.264 + AAC into one MP4; called from one thread only."""
+
+    def __init__(self, path: Path, width: int, height: int, fps: int) -> None:
+        self.path = path
+        self.fps = fps
+        self.container = av.open(str(path), mode="w", format="mp4")
+        self.video = self.container.add_stream("libx264", rate=fps)
+        self.video.width, self.video.height = width, height
+        self.video.pix_fmt = "yuv420p"
+        self.video.options = {"preset": "superfast", "crf": "23"}
+        self.audio = self.container.add_stream("aac", rate=SAMPLE_RATE)
+        self.audio.layout = "mono"
+        self.audio_pts = 0
+
+    def write_video(self, image: np.ndarray, index: int) -> None:
+        frame = av.VideoFrame.from_ndarray(image, format="yuv420p")
+        frame.pts = index
+        frame.time_base = fractions.Fraction(1, self.fps)
+        self.container.mux(self.video.encode(frame))
+
+    def write_audio(self, samples: np.ndarray) -> None:
+        if samples.size == 0:
+            return
+        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="flt", layout="mono")
+        frame.sample_rate = SAMPLE_RATE
+        frame.pts = self.audio_pts
+        frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
+        self.audio_pts += samples.size
+        self.container.mux(self.audio.encode(frame))
+
+    def close(self) -> None:
+        self.container.mux(self.video.encode(None))
+        self.container.mux(self.audio.encode(None))
+        self.container.close()
+
+
+class RecorderBot(Participant):
+    role = "recorder"
+
+    def __init__(
+        self,
+        url: str,
+        room: str,
+        out: Path,
+        name: str = "Recorder",
+        *,
+        width: int = 1280,
+        height: int = 720,
+        fps: int = 15,
+        password: str | None = None,
+    ) -> None:
+        super().__init__(url, room, name, password)
+        self.out = Path(out)
+        self.fps = fps
+        self.tiles: dict[str, Tile] = {}
+        self.composer = Composer(width, height)
+        self.size = (width, height)
+        self.frames_written = 0
+        self.started_at: float | None = None
+        self.stopped_at: float | None = None
+        self._stopping = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._readers: set[asyncio.Task[None]] = set()
+        self._worker = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="recorder")
+
+    # ---- what we receive ----------------------------------------------------------------------
+
+    def _tile(self, peer: Peer) -> Tile | None:
+        if peer.role == "recorder":
+            return None  # another recorder has nothing to show
+        tile = self.tiles.get(peer.peer_id)
+        if tile is None:
+            tile = self.tiles[peer.peer_id] = Tile(peer)
+        return tile
+
+    def on_track(self, peer: Peer, track: MediaStreamTrack) -> None:
+        tile = self._tile(peer)
+        if tile is None:
+            return
+        tile.left = False
+        reader = self._read_video if track.kind == "video" else self._read_audio
+        task = asyncio.ensure_future(reader(tile, track))
+        self._readers.add(task)
+        task.add_done_callback(self._readers.discard)
+
+    def on_peer_changed(self, peer: Peer) -> None:
+        if peer.peer_id in self.tiles:
+            self.tiles[peer.peer_id].peer = peer
+
+    def on_peer_gone(self, peer: Peer) -> None:
+        tile = self.tiles.get(peer.peer_id)
+        if tile is not None:
+            tile.left = True
+            tile.clear_audio()
+
+    async def _read_video(self, tile: Tile, track: MediaStreamTrack) -> None:
+        while True:
+            try:
+                tile.frame = await track.recv()
+            except MediaStreamError:
+                return
+            tile.frame_at = time.monotonic()
+
+    async def _read_audio(self, tile: Tile, track: MediaStreamTrack) -> None:
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            if tile.left or self.started_at is None:
+                continue
+            tile.add_audio(mono(frame))
+
+    # ---- recording ----------------------------------------------------------------------------
+
+    @property
+    def elapsed(self) -> float:
+        if self.started_at is None:
+            return 0.0
+        return (self.stopped_at or time.monotonic()) - self.started_at
+
+    async def start(self):  # type: ignore[override]
+        ack = await super().start()
+        self._writer = await asyncio.get_running_loop().run_in_executor(
+            self._worker, Mp4Writer, self.out, *self.size, self.fps
+        )
+        self.started_at = time.monotonic()
+        self._loop_task = asyncio.ensure_future(self._record())
+        log.info("recording room %s into %s", self.room, self.out)
+        return ack
+
+    def _tick(self, index: int, now: float, samples_due: int) -> None:
+        tiles = list(self.tiles.values())
+        self._writer.write_video(self.composer.compose(tiles, now), index)
+        if samples_due > 0:
+            mix = np.zeros(samples_due, dtype=np.float32)
+            for tile in tiles:
+                if not tile.left:
+                    mix += tile.take_audio(samples_due)
+            self._writer.write_audio(np.clip(mix, -1.0, 1.0))
+
+    async def _record(self) -> None:
+        assert self.started_at is not None
+        loop = asyncio.get_running_loop()
+        index = 0
+        samples_written = 0
+        while not self._stopping.is_set():
+            now = time.monotonic()
+            elapsed = now - self.started_at
+            due = int(elapsed * SAMPLE_RATE) - samples_written
+            await loop.run_in_executor(self._worker, self._tick, index, now, due)
+            samples_written += max(0, due)
+            self.frames_written += 1
+            # Next frame on the wall-clock grid; if we fell behind (busy CPU), skip the missed slots.
+            index = max(index + 1, int((time.monotonic() - self.started_at) * self.fps))
+            wait = self.started_at + index / self.fps - time.monotonic()
+            try:
+                await asyncio.wait_for(self._stopping.wait(), max(0.0, wait))
+            except TimeoutError:
+                pass
+
+    async def finish(self) -> Path:
+        """Stop recording and close the file (the bot stays in the room until ``stop``)."""
+        self._stopping.set()
+        if self._loop_task is not None:
+            await self._loop_task
+            self.stopped_at = time.monotonic()
+            self._loop_task = None
+            await asyncio.get_running_loop().run_in_executor(self._worker, self._writer.close)
+            log.info("recording of room %s closed: %s (%.1f s)", self.room, self.out, self.elapsed)
+        return self.out
+
+    async def stop(self, farewell: bool = True) -> None:
+        await self.finish()
+        await super().stop(farewell)
+        for task in list(self._readers):
+            task.cancel()
+        self._worker.shutdown(wait=False)

@@ -1,0 +1,56 @@
+"""The echo bot with a probe: the probe's own frames come back through the server."""
+
+from __future__ import annotations
+
+from media.echo import EchoBot
+from media.probe import ProbeBot
+
+from .helpers import Client, RunningServer
+from .media_helpers import wait_until
+
+
+async def test_probe_gets_its_own_frames_back_through_the_echo_bot(server: RunningServer) -> None:
+    echo = EchoBot(server.url, "echo-room")
+    probe = ProbeBot(server.url, "echo-room", "probe", tone_hz=800, tag=7, width=320, height=240)
+    await echo.start()
+    await probe.start()
+    try:
+        await wait_until(lambda: any(r.own_frames > 0 for r in probe.received.values()), 30, "echoed frames")
+        probe.reset()
+        await wait_until(lambda: any(r.own_frames >= 60 for r in probe.received.values()), 30, "60 echoed frames")
+        report = probe.report()
+        [loop] = echo.loops.values()
+        echo_report = await echo.report_for(loop)
+    finally:
+        await probe.stop()
+        await echo.stop()
+    [peer] = report.peers
+    print("round trip through the echo bot:", peer.latency)
+    print("echo bot's view of the probe:", echo_report)
+    assert peer.tags == [7]
+    assert peer.frame_number_regressions == 0
+    assert peer.last_frame_number > peer.first_frame_number
+    assert peer.latency is not None and peer.latency.count >= 60
+    assert peer.tone_hz is not None and abs(peer.tone_hz - 800) < 20
+    # What the server received from the probe, as the echo page would show it.
+    assert echo_report.video is not None and (echo_report.video.width, echo_report.video.height) == (320, 240)
+    assert echo_report.audio is not None and not echo_report.audio.silent
+
+
+async def test_bot_keeps_its_offer_when_offers_collide(server: RunningServer) -> None:
+    # A plain protocol client stands in for a browser whose offer crosses the bot's.
+    browser = await Client(server.url).connect()
+    await browser.join("glare", "Browser")
+    bot = EchoBot(server.url, "glare")
+    await bot.start()
+    try:
+        offer = await browser.next("offer", timeout=10)  # the newcomer offers
+        assert offer["from"] == bot.peer_id and "m=video" in offer["sdp"]
+        ack = await browser.call("offer", {"to": bot.peer_id, "sdp": "v=0 (a colliding offer)"})
+        assert ack["ok"]
+        # Impolite: the bot neither answers nor rolls back; its own offer stays pending.
+        await browser.nothing("answer", within=1.0)
+        assert bot.peers[browser.peer_id].pc.signalingState == "have-local-offer"
+    finally:
+        await bot.stop()
+        await browser.close()

@@ -1,0 +1,62 @@
+"""The bots' pure parts: the pattern's stamp, the recorder's tiles, the echo report's words."""
+
+from __future__ import annotations
+
+import time
+
+import av
+import numpy as np
+
+from media import layout, pattern
+from media.echo import AudioReceived, VideoReceived, problems
+from media.probe import luma
+from media.recorder import Composer, Tile
+from signaling.protocol import Peer
+
+
+def pattern_frame(stamp: pattern.Stamp, width: int = 320, height: int = 240) -> av.VideoFrame:
+    buffer = np.full((height * 3 // 2, width), 128, dtype=np.uint8)
+    pattern.draw(buffer[:height], stamp)
+    return av.VideoFrame.from_ndarray(buffer, format="yuv420p")
+
+
+def test_stamp_survives_scaling_and_noise_and_black_is_no_stamp() -> None:
+    stamp = pattern.Stamp(tag=200, frame=123456, time_ms=4_000_000_000)
+    frame = pattern_frame(stamp).reformat(width=131, height=97)  # an odd, small tile
+    noisy = luma(frame).astype(int) + np.random.default_rng(1).integers(-40, 40, size=(97, 131))
+    assert pattern.decode(np.clip(noisy, 0, 255).astype(np.uint8)) == stamp
+    assert pattern.decode(np.zeros((240, 320), dtype=np.uint8)) is None
+    assert pattern.decode(np.full((240, 320), 255, dtype=np.uint8)) is None
+
+
+def test_tile_goes_dark_with_the_name_when_the_camera_is_off() -> None:
+    composer = Composer(640, 480)
+    peer = Peer(peer_id="p1", name="Ada")
+    tile = Tile(peer, frame=pattern_frame(pattern.Stamp(5, 1, 0)), frame_at=time.monotonic())
+    [cell] = layout.grid(1, 640, 480)
+    box = layout.fit(cell, 4 / 3)
+
+    def shown(picture: np.ndarray) -> np.ndarray:
+        return picture[: composer.height][box.y : box.y + box.h, box.x : box.x + box.w]  # its Y plane
+
+    assert pattern.decode(shown(composer.compose([tile], time.monotonic()))).tag == 5
+    tile.peer = Peer(peer_id="p1", name="Ada", video=False)
+    dark = shown(composer.compose([tile], time.monotonic()))
+    assert pattern.decode(dark) is None and dark.mean() < 50
+    assert dark.max() > 200  # the name label is drawn in light letters
+
+
+def test_grid_cells_tile_the_picture() -> None:
+    cells = layout.grid(5, 1280, 720)
+    assert len(cells) == 5 and len({(c.w, c.h) for c in cells}) == 1
+    assert all(c.x + c.w <= 1280 and c.y + c.h <= 720 for c in cells)
+
+
+def test_echo_report_words() -> None:
+    fine = problems(VideoReceived(640, 480, 30.0), AudioReceived(-20.0, False), 0.0)
+    assert fine == []
+    silent = problems(VideoReceived(640, 480, 30.0), AudioReceived(-90.0, True), 0.0)
+    assert len(silent) == 1 and "hear nothing" in silent[0]
+    nothing = problems(None, None, 12.0)
+    assert any("camera" in p for p in nothing) and any("microphone" in p for p in nothing)
+    assert any("12% of your packets" in p for p in nothing)

@@ -1,0 +1,211 @@
+// The camera and mic test (/echo): ask the server for an echo bot in a private room, send it our camera
+// and microphone, and show what comes back: the echoed video, our voice on request, the round trip's
+// stats and the bot's report of what the server received (over the "echo-report" data channel).
+import { io } from "/vendor/socket.io/socket.io.esm.min.js";
+
+const $ = (id) => document.getElementById(id);
+const startButton = $("start");
+const stopButton = $("stop");
+const playbackButton = $("playback");
+const statusLine = $("status");
+const verdict = $("verdict");
+const problemList = $("problems");
+const localVideo = $("local");
+const echoedVideo = $("echoed");
+const echoedAudio = $("echoed-audio");
+
+let session = null; // { socket, pc, stream, timer }
+
+function setStatus(text, isError = false) {
+  statusLine.textContent = text;
+  statusLine.classList.toggle("error", isError);
+}
+
+function fillList(dl, entries) {
+  dl.replaceChildren();
+  for (const [term, value] of entries) {
+    const dt = document.createElement("dt");
+    dt.textContent = term;
+    const dd = document.createElement("dd");
+    dd.textContent = value;
+    dl.append(dt, dd);
+  }
+}
+
+function call(socket, event, payload) {
+  return new Promise((resolve, reject) => {
+    socket.timeout(10000).emit(event, payload, (err, ack) => (err ? reject(new Error(`no answer to ${event}`)) : resolve(ack)));
+  });
+}
+
+function showReport(report) {
+  const ready = report.seconds >= 3; // give the first frames time to arrive before judging
+  verdict.classList.toggle("ok", ready && report.ok);
+  verdict.classList.toggle("bad", ready && !report.ok);
+  if (!ready) verdict.textContent = "Checking what the server receives…";
+  else if (report.ok) verdict.textContent = "Your camera and mic reach the server fine.";
+  else verdict.textContent = "Something is wrong with what the server receives:";
+  problemList.replaceChildren();
+  if (ready) {
+    for (const problem of report.problems) {
+      const li = document.createElement("li");
+      li.textContent = problem;
+      problemList.append(li);
+    }
+  }
+  const video = report.video;
+  const audio = report.audio;
+  const loss = [report.video_loss_pct, report.audio_loss_pct].filter((v) => v !== null);
+  fillList($("server-stats"), [
+    ["Camera", video ? `${video.width}×${video.height} at ${video.fps.toFixed(0)} frames per second` : "nothing received"],
+    ["Microphone", audio ? (audio.silent ? `silent (${audio.dbfs} dBFS)` : `${audio.dbfs} dBFS`) : "nothing received"],
+    ["Packet loss", loss.length ? `${Math.max(...loss).toFixed(1)}%` : "—"],
+  ]);
+}
+
+let previous = null;
+
+async function showStats(pc) {
+  const stats = await pc.getStats();
+  const now = { time: performance.now(), up: 0, down: 0 };
+  let rtt = null, inVideo = null, lost = 0, received = 0;
+  for (const s of stats.values()) {
+    if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded" && s.currentRoundTripTime !== undefined) {
+      rtt = s.currentRoundTripTime * 1000;
+    } else if (s.type === "outbound-rtp") {
+      now.up += s.bytesSent || 0;
+    } else if (s.type === "inbound-rtp") {
+      now.down += s.bytesReceived || 0;
+      lost += Math.max(0, s.packetsLost || 0);
+      received += s.packetsReceived || 0;
+      if (s.kind === "video") inVideo = s;
+    }
+  }
+  const kbps = (key) => (previous ? ((now[key] - previous[key]) * 8) / (now.time - previous.time) : 0);
+  fillList($("stats"), [
+    ["Round-trip time", rtt === null ? "—" : `${rtt.toFixed(0)} ms`],
+    ["Sending", `${kbps("up").toFixed(0)} kbit/s`],
+    ["Receiving", `${kbps("down").toFixed(0)} kbit/s`],
+    ["Packets lost on the way back", received + lost ? `${((100 * lost) / (received + lost)).toFixed(1)}%` : "—"],
+    ["Echoed video", inVideo && inVideo.frameWidth ? `${inVideo.frameWidth}×${inVideo.frameHeight}` : "—"],
+    ["Echoed frame rate", inVideo && inVideo.framesPerSecond !== undefined ? `${inVideo.framesPerSecond} fps` : "—"],
+  ]);
+  previous = now;
+}
+
+async function start() {
+  startButton.disabled = true;
+  setStatus("Asking for your camera and microphone…");
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
+  } catch (err) {
+    setStatus(`We could not use your camera or microphone (${err.name}): allow them for this site and try again.`, true);
+    startButton.disabled = false;
+    return;
+  }
+  localVideo.srcObject = stream;
+  setStatus("Starting an echo test on the server…");
+  let echo;
+  try {
+    const response = await fetch("/api/echo", { method: "POST" });
+    echo = await response.json();
+  } catch {
+    echo = { ok: false, error: { message: "The server did not answer: check your connection and try again." } };
+  }
+  if (!echo.ok) {
+    setStatus(echo.error.message, true);
+    stream.getTracks().forEach((t) => t.stop());
+    startButton.disabled = false;
+    return;
+  }
+  const socket = io({ transports: ["websocket", "polling"] });
+  session = { socket, pc: null, stream, timer: null };
+  const name = localStorage.getItem("noom.name") || "Echo test";
+  socket.on("connect", async () => {
+    if (session.pc) return; // a reconnect: the test is over, the bot left with our old peer id
+    const ack = await call(socket, "join", { room: echo.room, name, password: echo.password });
+    if (!ack.ok) {
+      setStatus(`Could not join the echo test: ${ack.error.message}`, true);
+      return;
+    }
+    const bot = ack.peers.find((p) => p.role === "echo");
+    if (!bot) {
+      setStatus("The echo test ended before it started: press Stop and start again.", true);
+      return;
+    }
+    // ICE servers only from the server; with none configured, host candidates are used.
+    const pc = new RTCPeerConnection({ iceServers: ack.iceServers });
+    session.pc = pc;
+    const channel = pc.createDataChannel("echo-report"); // before the offer, so it is negotiated in it
+    channel.onmessage = (event) => showReport(JSON.parse(event.data));
+    for (const track of stream.getTracks()) pc.addTrack(track, stream);
+    pc.ontrack = (event) => {
+      const remote = event.streams[0] || new MediaStream([event.track]);
+      if (event.track.kind === "video") echoedVideo.srcObject = remote;
+      else echoedAudio.srcObject = remote;
+    };
+    pc.onicecandidate = (event) => {
+      call(socket, "ice", { to: bot.peerId, candidate: event.candidate ? event.candidate.toJSON() : null }).catch(() => {});
+    };
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === "connected") setStatus("Connected: this is you, back from the server.");
+      else if (pc.connectionState === "failed") setStatus("The media connection to the server failed: your network may block it.", true);
+    };
+    socket.on("answer", async ({ from, sdp }) => {
+      if (from === bot.peerId) await pc.setRemoteDescription({ type: "answer", sdp });
+    });
+    socket.on("ice", async ({ from, candidate }) => {
+      if (from === bot.peerId) await pc.addIceCandidate(candidate || null).catch(() => {});
+    });
+    socket.on("peer-left", ({ peerId }) => {
+      if (peerId === bot.peerId) {
+        setStatus("The echo test has ended. Start it again whenever you like.");
+        stop();
+      }
+    });
+    await pc.setLocalDescription(await pc.createOffer());
+    await call(socket, "offer", { to: bot.peerId, sdp: pc.localDescription.sdp });
+    setStatus("Connecting to the echo test…");
+    session.timer = setInterval(() => showStats(pc).catch(() => {}), 1000);
+    playbackButton.disabled = false;
+  });
+  stopButton.disabled = false;
+}
+
+function stop() {
+  if (!session) return;
+  const { socket, pc, stream, timer } = session;
+  session = null;
+  clearInterval(timer);
+  previous = null;
+  socket.emit("leave", {});
+  socket.close();
+  if (pc) pc.close();
+  stream.getTracks().forEach((t) => t.stop());
+  localVideo.srcObject = null;
+  echoedVideo.srcObject = null;
+  echoedAudio.srcObject = null;
+  setPlayback(false);
+  playbackButton.disabled = true;
+  stopButton.disabled = true;
+  startButton.disabled = false;
+}
+
+function setPlayback(on) {
+  echoedAudio.muted = !on;
+  playbackButton.setAttribute("aria-pressed", String(on));
+  playbackButton.textContent = on ? "Stop playing my voice" : "Play my voice back";
+}
+
+echoedAudio.muted = true; // your own voice only when asked: it echoes through speakers
+startButton.addEventListener("click", start);
+stopButton.addEventListener("click", () => {
+  stop();
+  setStatus("Test stopped.");
+});
+playbackButton.addEventListener("click", () => {
+  setPlayback(echoedAudio.muted);
+  if (!echoedAudio.muted) setStatus("Playing your voice back: use headphones, or you will hear an echo.");
+});
+window.addEventListener("pagehide", stop);
