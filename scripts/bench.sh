@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Reproduce every table and plot in docs/benchmarks.md (about 25 minutes on 2 cores).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+(cd scripts/bench/node && npm ci --no-audit --no-fund --loglevel=error)
+py=.venv/bin/python
+$py scripts/bench/bench_signaling.py --clients 20,200,1000 --windows 1,8 --rounds 2 --seconds 5
+$py scripts/bench/bench_signaling.py --ablation 200 --windows 1,8 --rounds 2 --seconds 4
