@@ -159,6 +159,7 @@ class _Loopback:
 
 class EchoBot(Participant):
     role = "echo"
+    unlisted = True
 
     def __init__(self, url: str, room: str, name: str = "Echo", password: str | None = None) -> None:
         super().__init__(url, room, name, password)

@@ -110,6 +110,8 @@ class Participant:
     """A bot in one room: override the hooks to send and receive media."""
 
     role: BotRole = "probe"
+    # Whether a room this bot creates stays out of the lobby's list (echo tests are private).
+    unlisted: bool = False
 
     def __init__(self, url: str, room: str, name: str, password: str | None = None) -> None:
         self.url = url
@@ -211,6 +213,8 @@ class Participant:
 
     async def _join(self) -> JoinAck:
         payload: dict[str, Any] = {"room": self.room, "name": self.name, "kind": "bot", "role": self.role}
+        if self.unlisted:
+            payload["unlisted"] = True
         if self.password:
             payload["password"] = self.password
         ack = msgspec.convert(await self.sio.call("join", payload, timeout=15), JoinAck)

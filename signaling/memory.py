@@ -15,6 +15,7 @@ from .state import Joined, RoomStore
 @dataclass(slots=True)
 class _Room:
     password_hash: str | None
+    unlisted: bool = False
     peers: dict[str, Peer] = field(default_factory=dict)
     chat: deque[ChatMessage] = field(default_factory=deque)
 
@@ -24,14 +25,14 @@ class MemoryRoomStore(RoomStore):
         self._rooms: dict[str, _Room] = {}
         self._room_of: dict[str, str] = {}
 
-    async def join(self, room: str, peer: Peer, password: str | None, capacity: int) -> Joined:
+    async def join(self, room: str, peer: Peer, password: str | None, capacity: int, unlisted: bool = False) -> Joined:
         state = self._rooms.get(room)
         if state is None:
             password_hash = await hash_password(password) if password else None
             # Another peer may have created the room while we were hashing.
-            state = self._rooms.setdefault(room, _Room(password_hash))
+            state = self._rooms.setdefault(room, _Room(password_hash, unlisted))
             if state.password_hash is not password_hash:
-                return await self.join(room, peer, password, capacity)
+                return await self.join(room, peer, password, capacity, unlisted)
         elif state.password_hash is not None:
             if not password or not await verify_password(password, state.password_hash):
                 raise ProtocolError(
@@ -39,7 +40,7 @@ class MemoryRoomStore(RoomStore):
                     "this room has a password and the one given does not match: ask the host for it",
                 )
             if self._rooms.get(room) is not state:  # the room emptied and went away meanwhile
-                return await self.join(room, peer, password, capacity)
+                return await self.join(room, peer, password, capacity, unlisted)
         if len(state.peers) >= capacity:
             raise ProtocolError("room-full", f"this room already has {capacity} participants: try another room")
         others = list(state.peers.values())
@@ -84,4 +85,5 @@ class MemoryRoomStore(RoomStore):
         return [
             RoomSummary(room=name, count=len(state.peers), locked=state.password_hash is not None)
             for name, state in self._rooms.items()
+            if not state.unlisted
         ]

@@ -90,6 +90,8 @@ class Join(msgspec.Struct):
     password: str | None = None
     kind: PeerKind = "human"
     role: BotRole | None = None
+    # Only when creating the room: keep it out of the lobby's room list (an echo test's private room).
+    unlisted: bool = False
 
 
 class Empty(msgspec.Struct):

@@ -4,7 +4,8 @@ Every change that must be atomic (join with its capacity and password checks, le
 deletion, the sweep of a dead process) is one Lua script, so no other process ever sees half of it.
 Keys, all under ``noom:``:
 
-- ``room:<r>`` hash ``{pw}`` (scrypt hash or ""): exists while the room has peers;
+- ``room:<r>`` hash ``{pw, unlisted}`` (scrypt hash or "", "1" for a room kept out of the list): exists while
+  the room has peers;
   ``room:<r>:peers`` hash peerId -> Peer JSON; ``room:<r>:order`` list of peerIds in join order;
   ``room:<r>:chat`` list of ChatMessage JSON, capped; ``rooms`` sorted set of room names by creation.
 - ``peer:<id>`` hash ``{room, proc}``: where a peer is and which process holds its socket.
@@ -59,16 +60,17 @@ end
 """
 
 # ARGV: prefix, room, peerId, peer JSON, seen ('1' if the caller saw the room), seen pw, new pw,
-# capacity, process, now (ms). Returns {'retry'} | {'full'} | {'ok', pw, others, chat}.
+# capacity, process, now (ms), unlisted ('1' keeps a new room out of the list).
+# Returns {'retry'} | {'full'} | {'ok', pw, others, chat, unlisted}.
 _JOIN = """
 local p, room, id, peer, seen, seenpw, newpw = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
-local cap, proc, now = tonumber(ARGV[8]), ARGV[9], ARGV[10]
+local cap, proc, now, unlisted = tonumber(ARGV[8]), ARGV[9], ARGV[10], ARGV[11]
 local rk = p .. 'room:' .. room
 local cur = redis.call('HGET', rk, 'pw')
 if not cur then
   if seen == '1' then return {'retry'} end
-  redis.call('HSET', rk, 'pw', newpw)
-  redis.call('ZADD', p .. 'rooms', now, room)
+  redis.call('HSET', rk, 'pw', newpw, 'unlisted', unlisted)
+  if unlisted ~= '1' then redis.call('ZADD', p .. 'rooms', now, room) end
   cur = newpw
 elseif seen ~= '1' or cur ~= seenpw then
   return {'retry'}
@@ -84,7 +86,7 @@ redis.call('HSET', rk .. ':peers', id, peer)
 redis.call('RPUSH', rk .. ':order', id)
 redis.call('HSET', p .. 'peer:' .. id, 'room', room, 'proc', proc)
 redis.call('SADD', p .. 'proc:' .. proc .. ':peers', id)
-return {'ok', cur, others, chat}
+return {'ok', cur, others, chat, redis.call('HGET', rk, 'unlisted') or '0'}
 """
 
 _LEAVE = _LEAVE_FN + "return leave(ARGV[1], ARGV[2])"
@@ -150,13 +152,13 @@ return out
 """
 )
 
-# ARGV: prefix, room, peerId, peer JSON, pw, process, now. Puts back a peer this process still serves.
+# ARGV: prefix, room, peerId, peer JSON, pw, process, now, unlisted. Puts back a peer this process still serves.
 _RESTORE = """
 local p, room, id, peer, pw, proc, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local rk = p .. 'room:' .. room
 if redis.call('EXISTS', rk) == 0 then
-  redis.call('HSET', rk, 'pw', pw)
-  redis.call('ZADD', p .. 'rooms', 'NX', now, room)
+  redis.call('HSET', rk, 'pw', pw, 'unlisted', ARGV[8])
+  if ARGV[8] ~= '1' then redis.call('ZADD', p .. 'rooms', 'NX', now, room) end
 end
 if redis.call('HEXISTS', rk .. ':peers', id) == 0 then
   redis.call('HSET', rk .. ':peers', id, peer)
@@ -175,6 +177,7 @@ _chat_decoder = msgspec.json.Decoder(ChatMessage)
 class _Mine:
     room: str
     peer: Peer
+    unlisted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +213,7 @@ class RedisRoomStore(RoomStore):
 
     # ---- RoomStore --------------------------------------------------------------------------------
 
-    async def join(self, room: str, peer: Peer, password: str | None, capacity: int) -> Joined:
+    async def join(self, room: str, peer: Peer, password: str | None, capacity: int, unlisted: bool = False) -> Joined:
         peer_json = msgspec.json.encode(peer).decode()
         for _ in range(JOIN_ATTEMPTS):
             seen_pw = await self.redis.hget(PREFIX + "room:" + room, "pw")
@@ -233,13 +236,14 @@ class RedisRoomStore(RoomStore):
                     capacity,
                     self.process_id,
                     _now_ms(),
+                    "1" if unlisted else "0",
                 ]
             )
             if result[0] == "full":
                 raise ProtocolError("room-full", f"this room already has {capacity} participants: try another room")
             if result[0] == "ok":
-                _, pw, others, chat = result
-                self._mine[peer.peer_id] = _Mine(room, peer)
+                _, pw, others, chat, room_unlisted = result
+                self._mine[peer.peer_id] = _Mine(room, peer, room_unlisted == "1")
                 self._room_pw[room] = pw
                 return Joined(
                     room=room,
@@ -337,6 +341,7 @@ class RedisRoomStore(RoomStore):
                     self._room_pw.get(mine.room, ""),
                     self.process_id,
                     _now_ms(),
+                    "1" if mine.unlisted else "0",
                 ]
             )
         return len(self._mine)

@@ -335,7 +335,7 @@ class SignalingServer:
             previous = None
         peer = Peer(peer_id=new_id(), name=name, kind=request.kind, role=request.role)
         # A refused join raises here, leaving the socket in the room it was in (a socket is in at most one).
-        joined = await self._join_store(sid, room, peer, request.password or None)
+        joined = await self._join_store(sid, room, peer, request.password or None, request.unlisted)
         if previous is not None:
             await self._leave_room(sid, "left", to_lobby=False)
         await self._enter_room(sid, room, peer)
@@ -348,7 +348,7 @@ class SignalingServer:
             "chat": to_wire(joined.chat),
         }
 
-    async def _join_store(self, sid: str, room: str, peer: Peer, password: str | None) -> Joined:
+    async def _join_store(self, sid: str, room: str, peer: Peer, password: str | None, unlisted: bool) -> Joined:
         """``store.join`` with wrong passwords slowed per client address and room."""
         connection = self.connections.get(sid)
         address = connection.address if connection else "unknown"
@@ -357,7 +357,7 @@ class SignalingServer:
                 "rate-limited", f"too many wrong passwords for this room: wait {wait:.0f} s before trying again"
             )
         try:
-            joined = await self.store.join(room, peer, password, self.config.capacity)
+            joined = await self.store.join(room, peer, password, self.config.capacity, unlisted)
         except ProtocolError as exc:
             if exc.code == "wrong-password" and password is not None:
                 self.passwords.failed(address, room)

@@ -24,8 +24,8 @@ class RoomStore(abc.ABC):
     """Room membership and state. Implementations must make ``join`` atomic per room."""
 
     @abc.abstractmethod
-    async def join(self, room: str, peer: Peer, password: str | None, capacity: int) -> Joined:
-        """Add ``peer`` to ``room``, creating it (with ``password``) when it does not exist.
+    async def join(self, room: str, peer: Peer, password: str | None, capacity: int, unlisted: bool = False) -> Joined:
+        """Add ``peer`` to ``room``, creating it (with ``password``, listed or not) when it does not exist.
 
         Raises ``ProtocolError`` with ``room-full`` or ``wrong-password``.
         """

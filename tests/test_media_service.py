@@ -88,6 +88,7 @@ async def test_echo_sessions_are_private_and_capped(make_server) -> None:
     stranger = await Client(server.url).connect()
     guest = await Client(server.url).connect()
     try:
+        assert (await stranger.call("rooms"))["rooms"] == []  # the lobby does not list echo tests
         refused = await stranger.call("join", {"room": echo["room"], "name": "Mallory"})
         assert refused["error"]["code"] == "wrong-password"
         ack = await guest.join(echo["room"], "Guest", password=echo["password"])

@@ -226,6 +226,27 @@ async def test_redis_restart_keeps_the_rooms_of_connected_peers(start_noom, conn
     assert {p["name"]: p["audio"] for p in ack["peers"]} == {"Alice": True, "Bob": False}
 
 
+async def test_unlisted_rooms_stay_unlisted_on_every_process_and_after_a_restart(
+    start_noom, connect, redis_server
+) -> None:
+    a, b = await start_noom(), await start_noom()
+    alice, bob, carol = await connect(a), await connect(b), await connect(a)
+    await alice.join("listed", "Alice")
+    assert (await bob.call("join", {"room": "hidden", "name": "Bob", "unlisted": True}))["ok"]
+    await carol.join("hidden", "Carol")
+    expected = [{"room": "listed", "count": 1, "locked": False}]
+    assert await rooms_of(alice) == await rooms_of(bob) == expected
+    redis_server.stop()
+    await eventually(lambda: _status(a, 503), what="/healthz of A reporting Redis down")
+    redis_server.start()
+    for process in (a, b):
+        await eventually(process.healthy, what="/healthz healthy again")
+    await eventually(lambda: _rooms_are(bob, expected), what="restored list without the unlisted room")
+    dave = await connect(b)
+    ack = await dave.join("hidden", "Dave")
+    assert sorted(p["name"] for p in ack["peers"]) == ["Bob", "Carol"]
+
+
 async def test_sigterm_moves_clients_to_another_process(start_noom, connect) -> None:
     a, b = await start_noom("--shutdown-timeout", "2"), await start_noom()
     alice, bob = await connect(a), await connect(b)

@@ -123,3 +123,22 @@ async def test_a_burst_of_changes_is_folded_into_one_push_of_the_latest_list(mak
     folded = await lobby.next("rooms", timeout=5)
     assert sorted(r["room"] for r in folded["rooms"]) == [f"room-{i}" for i in range(6)]
     await assert_silent(lobby, within=0.8)
+
+
+async def test_an_unlisted_room_stays_out_of_the_list_but_can_be_joined(clients, joined) -> None:
+    lobby = await clients()
+    host = await clients()
+    ack = await host.call("join", {"room": "private-check", "name": "Host", "unlisted": True})
+    assert ack["ok"]
+    guest = await joined("private-check", "Guest")  # joining by name still works
+    assert (await host.next("peer-joined"))["peerId"] == guest.peer_id
+    listed = await joined("public-room", "Pat")
+    assert (await lobby.call("rooms"))["rooms"] == [summary("public-room", 1)]
+    pushes = lobby.drain("rooms")
+    assert pushes and all(p["rooms"] in ([], [summary("public-room", 1)]) for p in pushes)
+    # "unlisted" counts only when creating: it cannot hide a room that exists.
+    await listed.call("leave")
+    await joined("public-room", "Pat")
+    other = await clients()
+    assert (await other.call("join", {"room": "public-room", "name": "Sly", "unlisted": True}))["ok"]
+    assert (await lobby.call("rooms"))["rooms"] == [summary("public-room", 2)]
