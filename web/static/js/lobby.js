@@ -1,5 +1,6 @@
 // The lobby: remember the name, pick or generate a room, and show the live room list (protocol `rooms`).
 import { io } from "/vendor/socket.io/socket.io.esm.min.js";
+import { el, icon } from "./ui.js";
 
 const nameInput = document.getElementById("name");
 const roomInput = document.getElementById("room");
@@ -16,7 +17,7 @@ function randomRoom() {
 function goTo(room) {
   const name = nameInput.value.trim();
   if (name) localStorage.setItem("noom.name", name);
-  location.href = "/r/" + encodeURIComponent(room);
+  location.href = "/r/" + encodeURIComponent(room) + (name ? "?name=" + encodeURIComponent(name) : "");
 }
 
 document.getElementById("random-room").addEventListener("click", () => { roomInput.value = randomRoom(); });
@@ -35,15 +36,18 @@ function render(rooms) {
     return;
   }
   for (const { room, count, locked } of rooms) {
-    const li = document.createElement("li");
-    const link = document.createElement("a");
-    link.href = "/r/" + encodeURIComponent(room);
-    link.textContent = room;
-    const meta = document.createElement("span");
-    meta.className = "meta";
-    meta.textContent = `${count} ${count === 1 ? "person" : "people"}${locked ? " · 🔒" : ""}`;
-    li.append(link, meta);
-    list.append(li);
+    const link = el(
+      "a",
+      { href: "/r/" + encodeURIComponent(room), class: "room-link" },
+      el("span", { class: "room-name", text: room }),
+      el(
+        "span",
+        { class: "meta" },
+        locked ? el("span", { class: "locked", title: "Password protected" }, icon("lock", "small"), "Password") : null,
+        el("span", { class: "count" }, icon("users", "small"), String(count)),
+      ),
+    );
+    list.append(el("li", {}, link));
   }
 }
 
