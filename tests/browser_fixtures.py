@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
+import shutil
+import signal
+import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -25,8 +29,9 @@ ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
     "--no-sandbox",
-    # Two fake cameras so camera switching can be tested; 15 fps keeps three-way calls light on 2 cores.
-    "--use-fake-device-for-media-stream=device-count=2,fps=15",
+    # Three fake cameras for switching (fake_device_1 is a 16-bit depth camera that WebRTC cannot encode, so
+    # the tests switch to fake_device_2); 15 fps keeps three-way calls light on 2 cores.
+    "--use-fake-device-for-media-stream=device-count=3,fps=15",
     "--use-fake-ui-for-media-stream",
     "--disable-features=WebRtcHideLocalIpsWithMdns",
     "--disable-background-networking",
@@ -40,9 +45,24 @@ DEFAULT_TIMEOUT_MS = 30_000
 class Browsers:
     """Opens pages, each in its own browser context (a separate person), in one Chromium process."""
 
-    def __init__(self, browser: Browser) -> None:
+    def __init__(self, browser: Browser, playwright: Any) -> None:
         self.browser = browser
+        self.playwright = playwright
         self.pages: list[tuple[str, Page]] = []
+        self.own_processes: list[OwnChromium] = []
+
+    async def separate_page(self, label: str) -> tuple[Page, OwnChromium]:
+        """A page in a Chromium process of its own, which the test may suspend like a machine gone dark."""
+        profile = tempfile.mkdtemp(prefix="noom-chromium-")
+        context = await self.playwright.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, args=CHROMIUM_FLAGS, viewport={"width": 800, "height": 520}
+        )
+        context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+        page = context.pages[0] if context.pages else await context.new_page()
+        self.pages.append((label, page))
+        own = OwnChromium(profile, context)
+        self.own_processes.append(own)
+        return page, own
 
     async def page(self, label: str, viewport: tuple[int, int] = (800, 520)) -> Page:
         context: BrowserContext = await self.browser.new_context(
@@ -70,6 +90,52 @@ class Browsers:
                 log.warning("could not save a screenshot of %s: %s", label, exc)
 
 
+class OwnChromium:
+    """The processes of one Chromium we launched (found by its unique profile directory and their parent links)."""
+
+    def __init__(self, profile: str, context: BrowserContext) -> None:
+        self.profile = profile
+        self.context = context
+        self.stopped: list[int] = []
+
+    def pids(self) -> list[int]:
+        parents: dict[int, int] = {}
+        roots: list[int] = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as f:
+                    stat = f.read().decode(errors="replace")
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    cmdline = f.read().decode(errors="replace")
+            except OSError:
+                continue
+            pid = int(entry)
+            parents[pid] = int(stat.rsplit(")", 1)[1].split()[1])
+            if self.profile in cmdline and "--type=" not in cmdline:
+                roots.append(pid)
+        found = set(roots)
+        for _ in range(8):  # the process tree is a few levels deep at most
+            found |= {pid for pid, parent in parents.items() if parent in found}
+        return sorted(found)
+
+    def suspend(self) -> None:
+        """SIGSTOP the whole browser: its sockets stay open but nothing answers any more."""
+        self.stopped = self.pids()
+        assert self.stopped, "could not find the Chromium processes to suspend"
+        for pid in self.stopped:
+            os.kill(pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        for pid in self.stopped:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        self.stopped = []
+
+
 @pytest.fixture
 async def browsers(request: pytest.FixtureRequest, make_server: object) -> AsyncIterator[Browsers]:
     # Depending on make_server makes the browsers close before the servers stop; a server with open
@@ -77,13 +143,18 @@ async def browsers(request: pytest.FixtureRequest, make_server: object) -> Async
     failed_before = request.session.testsfailed
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        session = Browsers(browser)
+        session = Browsers(browser, playwright)
         try:
             yield session
         finally:
+            for own in session.own_processes:
+                own.resume()
             # The call phase's report is counted before fixtures are torn down.
             if request.session.testsfailed > failed_before:
                 await session.screenshot_all(request.node.name)
+            for own in session.own_processes:
+                await own.context.close()
+                shutil.rmtree(own.profile, ignore_errors=True)
             await browser.close()
 
 

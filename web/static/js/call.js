@@ -285,13 +285,15 @@ export class Call {
         this.cameraId = deviceId;
         if (!this.videoOn) return;
         const track = await getCamera(deviceId);
-        if (this.camTrack) {
-          this.stream.removeTrack(this.camTrack);
-          this.camTrack.stop();
-        }
+        const old = this.camTrack;
         this.camTrack = track;
         this.stream.addTrack(track);
         await this.sendVideo();
+        if (old) {
+          // Only stop the old camera once every sender has moved to the new one.
+          this.stream.removeTrack(old);
+          old.stop();
+        }
         this.refreshSelf();
       } else if (kind === "audioinput") {
         this.micId = deviceId;

@@ -1,0 +1,144 @@
+"""Browser features beyond the basic call: disconnects, screen share, room errors, devices, recording."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from playwright.async_api import Page
+
+from .browser_fixtures import Browsers, assert_receiving, eventually, join, open_room, remote_tile, stats, tiles
+from .helpers import Client, RunningServer
+
+PING_INTERVAL = 1.0
+PING_TIMEOUT = 2.0
+
+
+async def _gone(page: Page, name: str) -> bool:
+    return await remote_tile(page, name) is None
+
+
+async def test_a_vanished_browser_leaves_within_the_ping_timeout(
+    browsers: Browsers, make_server: Callable[..., Awaitable[RunningServer]]
+) -> None:
+    server = await make_server(ping_interval=PING_INTERVAL, ping_timeout=PING_TIMEOUT)
+    alice, carol = await browsers.page("alice"), await browsers.page("carol")
+    bob, bob_chromium = await browsers.separate_page("bob")
+    for page, name in ((alice, "Alice"), (bob, "Bob"), (carol, "Carol")):
+        await join(page, server.url, "lossy", name)
+    await eventually(lambda: _count(alice, 3), "Alice sees three tiles")
+
+    # Bob's machine goes dark (suspended): its socket stays open, only the server's ping timeout notices.
+    bob_chromium.suspend()
+    limit = PING_INTERVAL + PING_TIMEOUT + 5
+    await eventually(lambda: _gone(alice, "Bob"), "Bob's silent browser is dropped", timeout=limit)
+
+    # Carol closes her browser without pressing Leave.
+    await carol.context.close()
+    await eventually(lambda: _gone(alice, "Carol"), "Carol's closed browser is dropped", timeout=limit)
+    assert len(await tiles(alice)) == 1
+
+
+async def _count(page: Page, n: int) -> bool:
+    return len(await tiles(page)) == n
+
+
+async def test_screen_share_shows_large_on_the_others_and_stops_from_the_browser(
+    browsers: Browsers, server: RunningServer
+) -> None:
+    alice, bob = await browsers.page("alice"), await browsers.page("bob")
+    await join(alice, server.url, "present", "Alice")
+    await join(bob, server.url, "present", "Bob")
+    await assert_receiving(bob, "Alice")
+
+    await alice.keyboard.press("s")
+    await eventually(lambda: _featured(bob, "Alice"), "Bob sees Alice's screen as the large tile", timeout=15)
+    await assert_receiving(bob, "Alice")  # the shared screen is playing, not a frozen camera frame
+    assert await alice.get_by_role("button", name="Share screen").get_attribute("aria-pressed") == "true"
+
+    # The browser's own "Stop sharing" ends the track; that must stop sharing everywhere.
+    await alice.evaluate(
+        "() => document.querySelector('.tile.self video').srcObject.getVideoTracks()[0]"
+        ".dispatchEvent(new Event('ended'))"
+    )
+    await eventually(lambda: _not_featured(bob, "Alice"), "Alice's share ends on Bob's screen", timeout=15)
+    assert await alice.get_by_role("button", name="Share screen").get_attribute("aria-pressed") == "false"
+    await assert_receiving(bob, "Alice")  # back to her camera
+
+
+async def _featured(page: Page, name: str) -> bool:
+    tile = await remote_tile(page, name)
+    return bool(tile and tile["featured"] and tile["screen"])
+
+
+async def _not_featured(page: Page, name: str) -> bool:
+    tile = await remote_tile(page, name)
+    return bool(tile and not tile["featured"] and not tile["screen"])
+
+
+async def test_wrong_password_and_full_room_say_so(
+    browsers: Browsers, make_server: Callable[..., Awaitable[RunningServer]]
+) -> None:
+    server = await make_server(capacity=2)
+    alice, bob, carol = [await browsers.page(n) for n in ("alice", "bob", "carol")]
+    await join(alice, server.url, "secret", "Alice", password="hunter2")
+
+    await open_room(bob, server.url, "secret", "Bob")
+    await bob.locator("#join-password").wait_for(state="visible")  # the room is known to be locked
+    await bob.fill("#join-password", "wrong")
+    await bob.get_by_role("button", name="Join", exact=True).click()
+    await bob.get_by_role("alert").filter(has_text="password is not right").wait_for()
+    await bob.fill("#join-password", "hunter2")
+    await bob.get_by_role("button", name="Join", exact=True).click()
+    await bob.locator("#call").wait_for(state="visible")
+
+    await open_room(carol, server.url, "secret", "Carol")
+    await carol.fill("#join-password", "hunter2")
+    await carol.get_by_role("button", name="Join", exact=True).click()
+    await carol.get_by_role("alert").filter(has_text="This room is full").wait_for()
+    assert await carol.locator("#call").is_hidden()
+
+
+async def test_camera_switch_keeps_the_call_alive(browsers: Browsers, server: RunningServer) -> None:
+    alice, bob = await browsers.page("alice"), await browsers.page("bob")
+    await join(alice, server.url, "switch", "Alice")
+    await join(bob, server.url, "switch", "Bob")
+    await assert_receiving(bob, "Alice")
+    own_camera = "() => document.querySelector('.tile.self video').srcObject.getVideoTracks()[0].label"
+    assert await alice.evaluate(own_camera) == "fake_device_0"
+
+    await alice.get_by_role("button", name="Settings").click()
+    options = await alice.locator("#call-camera option").all_text_contents()
+    assert "fake_device_2" in options, options
+    other = "fake_device_2"  # fake_device_1 is a depth camera (Y16) that no video encoder takes
+    await alice.select_option("#call-camera", label=other)
+    await eventually(
+        lambda: alice.evaluate(
+            "(want) => document.querySelector('.tile.self video').srcObject.getVideoTracks()[0].label === want", other
+        ),
+        "Alice's own view shows the other camera",
+        timeout=15,
+    )
+    await assert_receiving(bob, "Alice")  # still decoding frames: no renegotiation, no dropped call
+    tile = await remote_tile(bob, "Alice")
+    assert (await stats(bob, tile["peerId"]))["state"] == "connected"
+
+
+async def test_recording_indicator_and_button(browsers: Browsers, server: RunningServer) -> None:
+    alice = await browsers.page("alice")
+    await join(alice, server.url, "rec", "Alice")
+    rec = alice.locator("#rec-indicator")
+    assert await rec.is_hidden()
+
+    recorder = await Client(server.url).connect()
+    try:
+        await recorder.join("rec", "Recorder", kind="bot", role="recorder")
+        await rec.wait_for(state="visible")
+        assert len(await tiles(alice)) == 1  # a recorder has no tile of its own
+        await recorder.call("leave", {})
+        await rec.wait_for(state="hidden")
+    finally:
+        await recorder.close()
+
+    # Without a media service the endpoints are missing: the button says so instead of failing silently.
+    await alice.get_by_role("button", name="Record").click()
+    await alice.get_by_role("alert").filter(has_text="Recording is not available").wait_for()
