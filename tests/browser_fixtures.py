@@ -137,12 +137,17 @@ class OwnChromium:
 
 
 @pytest.fixture
-async def browsers(request: pytest.FixtureRequest, make_server: object) -> AsyncIterator[Browsers]:
+async def browsers(
+    request: pytest.FixtureRequest, make_server: object, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Browsers]:
+    """Chromium for one test. A test module may define ``chromium_extra_args(tmp_dir) -> [flags]``."""
     # Depending on make_server makes the browsers close before the servers stop; a server with open
     # websockets would otherwise wait for its shutdown timeout.
     failed_before = request.session.testsfailed
+    extra = getattr(request.module, "chromium_extra_args", None)
+    args = CHROMIUM_FLAGS + (extra(tmp_path_factory.mktemp("chromium-media")) if extra else [])
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=args)
         session = Browsers(browser, playwright)
         try:
             yield session

@@ -142,3 +142,77 @@ async def test_recording_indicator_and_button(browsers: Browsers, server: Runnin
     # Without a media service the endpoints are missing: the button says so instead of failing silently.
     await alice.get_by_role("button", name="Record").click()
     await alice.get_by_role("alert").filter(has_text="Recording is not available").wait_for()
+
+
+def _without(kinds: str) -> str:
+    """An init script that makes the page's machine lack some devices ("video" or "audio,video")."""
+    return f"""(() => {{
+  const missing = "{kinds}".split(",");
+  const md = navigator.mediaDevices;
+  const realGet = md.getUserMedia.bind(md);
+  const realList = md.enumerateDevices.bind(md);
+  md.getUserMedia = async (c) => {{
+    if (missing.some((k) => c && c[k])) throw new DOMException("Requested device not found", "NotFoundError");
+    return realGet(c);
+  }};
+  md.enumerateDevices = async () =>
+    (await realList()).filter((d) => !missing.some((k) => d.kind === (k === "video" ? "videoinput" : "audioinput")));
+}})();"""
+
+
+async def test_no_camera_joins_with_audio_and_no_devices_joins_to_watch(
+    browsers: Browsers, server: RunningServer
+) -> None:
+    alice, bob, carol = [await browsers.page(n) for n in ("alice", "bob", "carol")]
+    await bob.add_init_script(_without("video"))
+    await carol.add_init_script(_without("audio,video"))
+    await join(alice, server.url, "gear", "Alice")
+
+    await open_room(bob, server.url, "gear", "Bob")
+    await bob.get_by_text("No camera found: you will join with audio only").wait_for()
+    await bob.get_by_role("button", name="Join", exact=True).click()
+    await open_room(carol, server.url, "gear", "Carol")
+    await carol.get_by_text("No camera or microphone found: you can still join to watch and chat").wait_for()
+    await carol.get_by_role("button", name="Join", exact=True).click()
+
+    await assert_receiving(carol, "Alice")  # Carol watches
+    await eventually(lambda: _tile_state(alice, "Bob", muted=False, cam_off=True), "Bob shows as audio-only")
+    await eventually(lambda: _tile_state(alice, "Carol", muted=True, cam_off=True), "Carol shows as watching")
+    tile = await remote_tile(alice, "Bob")
+    first = (await stats(alice, tile["peerId"]))["audioPackets"]
+    await eventually(lambda: _audio_rises(alice, tile["peerId"], first), "Bob's audio reaches Alice", timeout=30)
+
+
+async def _tile_state(page: Page, name: str, muted: bool, cam_off: bool) -> bool:
+    found = await page.evaluate(
+        """(name) => { const t = Array.from(document.querySelectorAll('#stage .tile'))
+             .find((t) => t.querySelector('.name').textContent === name);
+           return t ? { muted: !t.querySelector('.muted-icon').hidden, camOff: t.classList.contains('cam-off'),
+                        avatar: t.querySelector('.avatar').textContent } : null; }""",
+        name,
+    )
+    return bool(found and found["muted"] == muted and found["camOff"] == cam_off and found["avatar"] == name[0])
+
+
+async def _audio_rises(page: Page, peer_id: str, first: int) -> bool:
+    return (await stats(page, peer_id))["audioPackets"] > first
+
+
+async def test_socket_reconnect_rejoins_and_calls_again(browsers: Browsers, server: RunningServer) -> None:
+    alice, bob = await browsers.page("alice"), await browsers.page("bob")
+    await join(alice, server.url, "flaky", "Alice")
+    await join(bob, server.url, "flaky", "Bob")
+    await assert_receiving(alice, "Bob")
+    old_id = (await remote_tile(alice, "Bob"))["peerId"]
+
+    # Bob's transport drops (a network blip); Socket.IO reconnects by itself and the client must re-join.
+    await bob.evaluate("() => window.noom.dropConnection()")
+
+    async def rejoined() -> bool:
+        tile = await remote_tile(alice, "Bob")
+        return bool(tile and tile["peerId"] != old_id)
+
+    await eventually(rejoined, "Bob is back in Alice's call under a new peer id")
+    await assert_receiving(alice, "Bob")
+    await assert_receiving(bob, "Alice")
+    assert len(await tiles(alice)) == 2

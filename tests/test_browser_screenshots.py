@@ -5,10 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from .browser_fixtures import Browsers, assert_receiving, eventually, join, open_room, remote_tile
+from .fake_media import write_person_y4m
 from .helpers import RunningServer
 
 SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 SIZE = (1280, 720)
+
+
+def chromium_extra_args(tmp: Path) -> list[str]:
+    """A cartoon person instead of Chromium's green test pattern, so the screenshots look like a call."""
+    return [f"--use-file-for-fake-video-capture={write_person_y4m(tmp / 'person.y4m')}"]
 
 
 async def test_screenshots_of_lobby_prejoin_and_a_three_person_call(browsers: Browsers, server: RunningServer) -> None:

@@ -50,6 +50,8 @@ export class Call {
       selfId: () => this.selfId,
       peers: () => [...this.peers.values()].map(({ peer }) => ({ ...peer })),
       stats: (peerId) => this.peers.get(peerId)?.link.stats(),
+      // Simulates a network blip: the transport closes and Socket.IO reconnects by itself.
+      dropConnection: () => this.socket.io.engine.close(),
     };
   }
 

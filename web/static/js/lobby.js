@@ -9,9 +9,13 @@ const list = document.getElementById("room-list");
 nameInput.value = localStorage.getItem("noom.name") || "";
 nameInput.addEventListener("change", () => localStorage.setItem("noom.name", nameInput.value.trim()));
 
+const ADJECTIVES = ["bright", "calm", "swift", "sunny", "brave", "quiet", "lucky", "clever", "gentle", "bold", "merry", "keen"];
+const NOUNS = ["otter", "falcon", "maple", "comet", "harbor", "meadow", "panda", "river", "cedar", "lynx", "orchid", "summit"];
+
+/** A room name that is easy to read out loud, with enough randomness (about 20 bits) not to collide. */
 function randomRoom() {
-  const bytes = crypto.getRandomValues(new Uint8Array(9));
-  return "r" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  const [a, b, n] = crypto.getRandomValues(new Uint32Array(3));
+  return `${ADJECTIVES[a % ADJECTIVES.length]}-${NOUNS[b % NOUNS.length]}-${1000 + (n % 9000)}`;
 }
 
 function goTo(room) {
