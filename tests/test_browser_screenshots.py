@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .browser_fixtures import Browsers, assert_receiving, eventually, join, open_room, remote_tile
 from .fake_media import write_person_y4m
 from .helpers import RunningServer
 
-SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+ROOT = Path(__file__).resolve().parent.parent
+# Every run makes the screenshots (test-artifacts/, git-ignored); NOOM_UPDATE_SCREENSHOTS=1 refreshes the
+# README's copies in docs/screenshots, so ordinary test runs leave the work tree clean.
+SHOTS = ROOT / (
+    "docs/screenshots" if os.environ.get("NOOM_UPDATE_SCREENSHOTS") == "1" else "test-artifacts/screenshots"
+)
 SIZE = (1280, 720)
 
 
