@@ -70,7 +70,16 @@ class Browsers:
         )
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
         page = await context.new_page()
-        page.on("console", lambda msg: log.debug("[%s] console %s: %s", label, msg.type, msg.text))
+        page.on(
+            "console",
+            lambda msg: log.log(
+                logging.WARNING if msg.type in ("error", "warning") else logging.DEBUG,
+                "[%s] console %s: %s",
+                label,
+                msg.type,
+                msg.text,
+            ),
+        )
         page.on("pageerror", lambda exc: log.warning("[%s] page error: %s", label, exc))
         page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.dismiss()))
         self.pages.append((label, page))

@@ -6,11 +6,13 @@ from collections.abc import Awaitable, Callable
 
 from playwright.async_api import Page
 
+from signaling.app import SIGNALING_KEY
+
 from .browser_fixtures import Browsers, assert_receiving, eventually, join, open_room, remote_tile, stats, tiles
 from .helpers import Client, RunningServer
 
 PING_INTERVAL = 1.0
-PING_TIMEOUT = 2.0
+PING_TIMEOUT = 3.0  # short, but not so short that a loaded machine drops the healthy browsers too
 
 
 async def _gone(page: Page, name: str) -> bool:
@@ -28,14 +30,21 @@ async def test_a_vanished_browser_leaves_within_the_ping_timeout(
     await eventually(lambda: _count(alice, 3), "Alice sees three tiles")
 
     # Bob's machine goes dark (suspended): its socket stays open, only the server's ping timeout notices.
+    signaling = server.app[SIGNALING_KEY]
     bob_chromium.suspend()
-    limit = PING_INTERVAL + PING_TIMEOUT + 5
-    await eventually(lambda: _gone(alice, "Bob"), "Bob's silent browser is dropped", timeout=limit)
+    limit = PING_INTERVAL + PING_TIMEOUT + 15  # the default timeouts would take 45 s
+
+    async def dropped(name: str) -> bool:
+        # Server first, then screen: should Alice's own socket blip meanwhile, her re-join must not count.
+        in_server = any(session.name == name for session in signaling.sessions.values())
+        return not in_server and await _gone(alice, name)
+
+    await eventually(lambda: dropped("Bob"), "Bob's silent browser is dropped", timeout=limit)
 
     # Carol closes her browser without pressing Leave.
     await carol.context.close()
-    await eventually(lambda: _gone(alice, "Carol"), "Carol's closed browser is dropped", timeout=limit)
-    assert len(await tiles(alice)) == 1
+    await eventually(lambda: dropped("Carol"), "Carol's closed browser is dropped", timeout=limit)
+    await eventually(lambda: _count(alice, 1), "Alice is alone on her stage")
 
 
 async def _count(page: Page, n: int) -> bool:
