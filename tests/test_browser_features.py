@@ -132,9 +132,21 @@ async def test_camera_switch_keeps_the_call_alive(browsers: Browsers, server: Ru
     assert (await stats(bob, tile["peerId"]))["state"] == "connected"
 
 
-async def test_recording_indicator_and_button(browsers: Browsers, server: RunningServer) -> None:
+async def test_alone_in_a_call_hint_invite_and_recording(browsers: Browsers, server: RunningServer) -> None:
     alice = await browsers.page("alice")
+    await alice.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
     await join(alice, server.url, "rec", "Alice")
+
+    # Talking while muted (the fake microphone beeps) brings up the hint.
+    await alice.keyboard.press("m")
+    assert await alice.get_by_role("button", name="Microphone").get_attribute("aria-pressed") == "false"
+    await alice.get_by_text("You are muted. Press M to talk.").wait_for()
+
+    # Invite copies the room link.
+    await alice.get_by_role("button", name="Invite").click()
+    await alice.get_by_text("Invite link copied").wait_for()
+    assert await alice.evaluate("() => navigator.clipboard.readText()") == f"{server.url}/r/rec"
+
     rec = alice.locator("#rec-indicator")
     assert await rec.is_hidden()
 
@@ -151,6 +163,11 @@ async def test_recording_indicator_and_button(browsers: Browsers, server: Runnin
     # Without a media service the endpoints are missing: the button says so instead of failing silently.
     await alice.get_by_role("button", name="Record").click()
     await alice.get_by_role("alert").filter(has_text="Recording is not available").wait_for()
+
+
+_DENIED = """navigator.mediaDevices.getUserMedia = async () => {
+  throw new DOMException("Permission denied", "NotAllowedError");
+};"""
 
 
 def _without(kinds: str) -> str:
@@ -182,6 +199,10 @@ async def test_no_camera_joins_with_audio_and_no_devices_joins_to_watch(
     await bob.get_by_role("button", name="Join", exact=True).click()
     await open_room(carol, server.url, "gear", "Carol")
     await carol.get_by_text("No camera or microphone found: you can still join to watch and chat").wait_for()
+    dora = await browsers.page("dora")
+    await dora.add_init_script(_DENIED)
+    await open_room(dora, server.url, "gear", "Dora")
+    await dora.get_by_text("Noom is not allowed to use your camera or microphone").wait_for()
     await carol.get_by_role("button", name="Join", exact=True).click()
 
     await assert_receiving(carol, "Alice")  # Carol watches
