@@ -508,6 +508,13 @@ export class Call {
     for (const [id, kind] of [["call-camera", "videoinput"], ["call-mic", "audioinput"], ["call-speaker", "audiooutput"]])
       $(id).addEventListener("change", (event) => this.switchDevice(kind, event.target.value));
     this.keyHandler = (event) => {
+      if (event.key === "Escape") {
+        // Escape closes whatever is open over the stage.
+        if (!$("settings").hidden) this.toggleSettings();
+        else if (!$("side-chat").hidden) this.togglePanel("chat", false);
+        else if (!$("side-people").hidden) this.togglePanel("people", false);
+        return;
+      }
       if (event.ctrlKey || event.metaKey || event.altKey || event.repeat) return;
       if (event.target.closest?.("input, textarea, select, [contenteditable]")) return;
       const action = { m: "btn-mic", v: "btn-cam", s: "btn-share", h: "btn-hand", c: "btn-chat" }[event.key.toLowerCase()];

@@ -192,6 +192,7 @@ $("join-form").addEventListener("submit", async (event) => {
   const button = $("join-button");
   button.disabled = true;
   showError("");
+  await devicesReady;
   let ack;
   try {
     ack = await socket.timeout(10000).emitWithAck("join", payload);
@@ -242,4 +243,5 @@ function enterCall(ack, name, password) {
 
 $("rejoin").addEventListener("click", () => location.reload());
 
-startDevices();
+// Joining waits for this, so a quick click cannot start the call before the camera and mic are ready.
+const devicesReady = startDevices().catch((error) => console.warn("noom: device set-up failed", error));
