@@ -7,6 +7,9 @@ import pytest
 
 from .helpers import Client, RunningServer, test_config
 
+# Playwright fixtures for the browser tests live in their own module.
+pytest_plugins = ["tests.browser_fixtures"]
+
 
 @pytest.fixture
 async def make_server() -> AsyncIterator[Callable[..., Awaitable[RunningServer]]]:

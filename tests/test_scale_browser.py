@@ -38,10 +38,10 @@ async def test_lobby_works_against_two_workers(tmp_path: Path, browser: Browser)
             client = await Client(noom.url).connect()
             clients.append(client)
             await client.join("both-workers", name)
-        await expect(rooms).to_contain_text("both-workers", timeout=30_000)
-        await expect(rooms).to_contain_text("2 people", timeout=30_000)
+        room = rooms.locator("li", has_text="both-workers")
+        await expect(room.locator(".count")).to_have_text("2", timeout=30_000)
         await clients.pop().close()
-        await expect(rooms).to_contain_text("1 person", timeout=30_000)
+        await expect(room.locator(".count")).to_have_text("1", timeout=30_000)
     finally:
         for client in clients:
             await client.close()

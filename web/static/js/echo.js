@@ -1,7 +1,7 @@
 // The camera and mic test (/echo): ask the server for an echo bot in a private room, send it our camera
 // and microphone, and show what comes back: the echoed video, our voice on request, the round trip's
 // stats and the bot's report of what the server received (over the "echo-report" data channel).
-import { io } from "/vendor/socket.io/socket.io.esm.min.js";
+import { connectSocket } from "./socket.js";
 
 const $ = (id) => document.getElementById(id);
 const startButton = $("start");
@@ -119,7 +119,7 @@ async function start() {
     startButton.disabled = false;
     return;
   }
-  const socket = io({ transports: ["websocket", "polling"] });
+  const socket = connectSocket();
   session = { socket, pc: null, stream, timer: null };
   const name = localStorage.getItem("noom.name") || "Echo test";
   socket.on("connect", async () => {

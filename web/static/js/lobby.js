@@ -1,5 +1,6 @@
 // The lobby: remember the name, pick or generate a room, and show the live room list (protocol `rooms`).
-import { io } from "/vendor/socket.io/socket.io.esm.min.js";
+import { connectSocket } from "./socket.js";
+import { el, icon } from "./ui.js";
 
 const nameInput = document.getElementById("name");
 const roomInput = document.getElementById("room");
@@ -8,15 +9,19 @@ const list = document.getElementById("room-list");
 nameInput.value = localStorage.getItem("noom.name") || "";
 nameInput.addEventListener("change", () => localStorage.setItem("noom.name", nameInput.value.trim()));
 
+const ADJECTIVES = ["bright", "calm", "swift", "sunny", "brave", "quiet", "lucky", "clever", "gentle", "bold", "merry", "keen"];
+const NOUNS = ["otter", "falcon", "maple", "comet", "harbor", "meadow", "panda", "river", "cedar", "lynx", "orchid", "summit"];
+
+/** A room name that is easy to read out loud, with enough randomness (about 20 bits) not to collide. */
 function randomRoom() {
-  const bytes = crypto.getRandomValues(new Uint8Array(9));
-  return "r" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  const [a, b, n] = crypto.getRandomValues(new Uint32Array(3));
+  return `${ADJECTIVES[a % ADJECTIVES.length]}-${NOUNS[b % NOUNS.length]}-${1000 + (n % 9000)}`;
 }
 
 function goTo(room) {
   const name = nameInput.value.trim();
   if (name) localStorage.setItem("noom.name", name);
-  location.href = "/r/" + encodeURIComponent(room);
+  location.href = "/r/" + encodeURIComponent(room) + (name ? "?name=" + encodeURIComponent(name) : "");
 }
 
 document.getElementById("random-room").addEventListener("click", () => { roomInput.value = randomRoom(); });
@@ -35,20 +40,21 @@ function render(rooms) {
     return;
   }
   for (const { room, count, locked } of rooms) {
-    const li = document.createElement("li");
-    const link = document.createElement("a");
-    link.href = "/r/" + encodeURIComponent(room);
-    link.textContent = room;
-    const meta = document.createElement("span");
-    meta.className = "meta";
-    meta.textContent = `${count} ${count === 1 ? "person" : "people"}${locked ? " · 🔒" : ""}`;
-    li.append(link, meta);
-    list.append(li);
+    const link = el(
+      "a",
+      { href: "/r/" + encodeURIComponent(room), class: "room-link" },
+      el("span", { class: "room-name", text: room }),
+      el(
+        "span",
+        { class: "meta" },
+        locked ? el("span", { class: "locked", title: "Password protected" }, icon("lock", "small"), "Password") : null,
+        el("span", { class: "count", title: `${count} ${count === 1 ? "person" : "people"} in the call` }, icon("users", "small"), String(count)),
+      ),
+    );
+    list.append(el("li", {}, link));
   }
 }
 
-// The server says which transports it accepts (websocket only when several workers share the port).
-const transports = (document.body.dataset.socketTransports || "websocket,polling").split(",");
-const socket = io({ transports });
+const socket = connectSocket();
 socket.on("rooms", ({ rooms }) => render(rooms));
 socket.on("connect", () => socket.emit("rooms", {}, (ack) => ack.ok && render(ack.rooms)));

@@ -1,0 +1,268 @@
+"""Shared Playwright fixtures for the browser tests: one Debian Chromium per test, many contexts in it.
+
+Each context is one person (its own localStorage and socket). The fake camera/microphone flags give every
+context a moving test pattern and a beeping microphone. When a test fails, every open page is saved as a
+screenshot under test-artifacts/ so the failure can be seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import shutil
+import signal
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    # Three fake cameras for switching (fake_device_1 is a 16-bit depth camera that WebRTC cannot encode, so
+    # the tests switch to fake_device_2); 15 fps keeps three-way calls light on 2 cores.
+    "--use-fake-device-for-media-stream=device-count=3,fps=15",
+    "--use-fake-ui-for-media-stream",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    "--disable-background-networking",
+    "--allow-loopback-in-peer-connection",
+    "--auto-select-desktop-capture-source=Entire screen",
+    "--autoplay-policy=no-user-gesture-required",
+]
+DEFAULT_TIMEOUT_MS = 30_000
+
+
+class Browsers:
+    """Opens pages, each in its own browser context (a separate person), in one Chromium process."""
+
+    def __init__(self, browser: Browser, playwright: Any) -> None:
+        self.browser = browser
+        self.playwright = playwright
+        self.pages: list[tuple[str, Page]] = []
+        self.own_processes: list[OwnChromium] = []
+
+    async def separate_page(self, label: str) -> tuple[Page, OwnChromium]:
+        """A page in a Chromium process of its own, which the test may suspend like a machine gone dark."""
+        profile = tempfile.mkdtemp(prefix="noom-chromium-")
+        context = await self.playwright.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, args=CHROMIUM_FLAGS, viewport={"width": 800, "height": 520}
+        )
+        context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+        page = context.pages[0] if context.pages else await context.new_page()
+        self.pages.append((label, page))
+        own = OwnChromium(profile, context)
+        self.own_processes.append(own)
+        return page, own
+
+    async def page(self, label: str, viewport: tuple[int, int] = (800, 520)) -> Page:
+        context: BrowserContext = await self.browser.new_context(
+            viewport={"width": viewport[0], "height": viewport[1]}, device_scale_factor=1
+        )
+        context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+        page = await context.new_page()
+        page.on(
+            "console",
+            lambda msg: log.log(
+                logging.WARNING if msg.type in ("error", "warning") else logging.DEBUG,
+                "[%s] console %s: %s",
+                label,
+                msg.type,
+                msg.text,
+            ),
+        )
+        page.on("pageerror", lambda exc: log.warning("[%s] page error: %s", label, exc))
+        page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.dismiss()))
+        self.pages.append((label, page))
+        return page
+
+    async def screenshot_all(self, test_name: str) -> None:
+        ARTIFACTS.mkdir(exist_ok=True)
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", test_name)
+        for label, page in self.pages:
+            if page.is_closed():
+                continue
+            path = ARTIFACTS / f"{safe}-{label}.png"
+            try:
+                await page.screenshot(path=str(path), timeout=10_000)
+                log.warning("saved a screenshot of the failed test to %s", path)
+            except Exception as exc:  # a crashed page must not hide the real failure
+                log.warning("could not save a screenshot of %s: %s", label, exc)
+
+
+class OwnChromium:
+    """The processes of one Chromium we launched (found by its unique profile directory and their parent links)."""
+
+    def __init__(self, profile: str, context: BrowserContext) -> None:
+        self.profile = profile
+        self.context = context
+        self.stopped: list[int] = []
+
+    def pids(self) -> list[int]:
+        parents: dict[int, int] = {}
+        roots: list[int] = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as f:
+                    stat = f.read().decode(errors="replace")
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    cmdline = f.read().decode(errors="replace")
+            except OSError:
+                continue
+            pid = int(entry)
+            parents[pid] = int(stat.rsplit(")", 1)[1].split()[1])
+            if self.profile in cmdline and "--type=" not in cmdline:
+                roots.append(pid)
+        found = set(roots)
+        for _ in range(8):  # the process tree is a few levels deep at most
+            found |= {pid for pid, parent in parents.items() if parent in found}
+        return sorted(found)
+
+    def suspend(self) -> None:
+        """SIGSTOP the whole browser: its sockets stay open but nothing answers any more."""
+        self.stopped = self.pids()
+        assert self.stopped, "could not find the Chromium processes to suspend"
+        for pid in self.stopped:
+            os.kill(pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        for pid in self.stopped:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        self.stopped = []
+
+
+@pytest.fixture
+async def browsers(
+    request: pytest.FixtureRequest, make_server: object, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Browsers]:
+    """Chromium for one test. A test module may define ``chromium_extra_args(tmp_dir) -> [flags]``."""
+    # Depending on make_server makes the browsers close before the servers stop; a server with open
+    # websockets would otherwise wait for its shutdown timeout.
+    failed_before = request.session.testsfailed
+    extra = getattr(request.module, "chromium_extra_args", None)
+    args = CHROMIUM_FLAGS + (extra(tmp_path_factory.mktemp("chromium-media")) if extra else [])
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+        session = Browsers(browser, playwright)
+        try:
+            yield session
+        finally:
+            for own in session.own_processes:
+                own.resume()
+            # The call phase's report is counted before fixtures are torn down.
+            if request.session.testsfailed > failed_before:
+                await session.screenshot_all(request.node.name)
+            for own in session.own_processes:
+                await own.context.close()
+                shutil.rmtree(own.profile, ignore_errors=True)
+            await browser.close()
+
+
+async def eventually(
+    check: Callable[[], Awaitable[Any]], what: str, timeout: float = 30.0, interval: float = 0.25
+) -> Any:
+    """Poll ``check`` until it returns something truthy; fail with ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = await check()
+        except AssertionError as exc:
+            last = exc
+        else:
+            if last:
+                return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting until {what} (last seen: {last!r})")
+
+
+async def open_room(page: Page, base_url: str, room: str, name: str) -> None:
+    """Open the pre-join page and wait until devices are settled (preview or a device note)."""
+    await page.goto(f"{base_url}/r/{room}?name={name}")
+    # Polled with evaluate: wait_for_function evaluates strings, which our CSP (rightly) forbids.
+    await eventually(
+        lambda: page.evaluate(
+            "() => document.getElementById('pick-mic').options.length > 0"
+            " && document.getElementById('join-name').value !== ''"
+        ),
+        "the pre-join page has listed the devices",
+    )
+
+
+async def join(page: Page, base_url: str, room: str, name: str, password: str | None = None) -> None:
+    """Go through pre-join and press Join, then wait for the call stage."""
+    await open_room(page, base_url, room, name)
+    if password is not None:
+        if await page.locator("#password-block").is_visible():
+            await page.fill("#join-password", password)
+        else:
+            await page.locator("#lock-block summary").click()
+            await page.fill("#new-password", password)
+    await page.get_by_role("button", name="Join", exact=True).click()
+    await page.locator("#call").wait_for(state="visible")
+    await eventually(lambda: page.evaluate("() => !!(window.noom && window.noom.selfId())"), "the call has started")
+
+
+TILES_JS = """() => Array.from(document.querySelectorAll('#stage .tile')).map((t) => ({
+  peerId: t.dataset.peerId,
+  self: t.classList.contains('self'),
+  name: t.querySelector('.name').textContent,
+  videoWidth: t.querySelector('video').videoWidth,
+  muted: !t.querySelector('.muted-icon').hidden,
+  screen: t.classList.contains('screen'),
+  featured: t.classList.contains('featured'),
+}))"""
+
+
+async def tiles(page: Page) -> list[dict[str, Any]]:
+    """What a person sees on the stage: one entry per tile."""
+    return await page.evaluate(TILES_JS)
+
+
+async def remote_tile(page: Page, name: str) -> dict[str, Any] | None:
+    for tile in await tiles(page):
+        if not tile["self"] and tile["name"] == name:
+            return tile
+    return None
+
+
+async def stats(page: Page, peer_id: str) -> dict[str, Any]:
+    """The receiving side's getStats summary for one remote peer (see PeerLink.stats)."""
+    return await page.evaluate("(id) => window.noom.stats(id)", peer_id)
+
+
+async def assert_receiving(page: Page, name: str, timeout: float = 40.0) -> None:
+    """``name``'s video plays on ``page`` (videoWidth > 0, framesDecoded rising) and its audio arrives."""
+    tile = await eventually(
+        lambda: _playing_tile(page, name), f"{name}'s video plays on the page (videoWidth > 0)", timeout
+    )
+    first = await stats(page, tile["peerId"])
+    await eventually(
+        lambda: _rising(page, tile["peerId"], first),
+        f"frames decoded and audio packets from {name} keep rising",
+        timeout,
+    )
+
+
+async def _playing_tile(page: Page, name: str) -> dict[str, Any] | None:
+    tile = await remote_tile(page, name)
+    return tile if tile and tile["videoWidth"] > 0 else None
+
+
+async def _rising(page: Page, peer_id: str, first: dict[str, Any]) -> bool:
+    now = await stats(page, peer_id)
+    return now["framesDecoded"] > first["framesDecoded"] and now["audioPackets"] > first["audioPackets"]

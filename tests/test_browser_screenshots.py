@@ -1,0 +1,70 @@
+"""The README's screenshots, made from a real three-person call (and the lobby and pre-join pages)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .browser_fixtures import Browsers, assert_receiving, eventually, join, open_room, remote_tile
+from .fake_media import write_person_y4m
+from .helpers import RunningServer
+
+ROOT = Path(__file__).resolve().parent.parent
+# Every run makes the screenshots (test-artifacts/, git-ignored); NOOM_UPDATE_SCREENSHOTS=1 refreshes the
+# README's copies in docs/screenshots, so ordinary test runs leave the work tree clean.
+SHOTS = ROOT / (
+    "docs/screenshots" if os.environ.get("NOOM_UPDATE_SCREENSHOTS") == "1" else "test-artifacts/screenshots"
+)
+SIZE = (1280, 720)
+
+
+def chromium_extra_args(tmp: Path) -> list[str]:
+    """A cartoon person instead of Chromium's green test pattern, so the screenshots look like a call."""
+    return [f"--use-file-for-fake-video-capture={write_person_y4m(tmp / 'person.y4m')}"]
+
+
+async def test_screenshots_of_lobby_prejoin_and_a_three_person_call(browsers: Browsers, server: RunningServer) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    maya = await browsers.page("maya", viewport=SIZE)
+    ravi = await browsers.page("ravi")
+    jonas = await browsers.page("jonas")
+    await join(maya, server.url, "design-review", "Maya Chen")
+    await join(ravi, server.url, "design-review", "Ravi Kumar")
+    await join(jonas, server.url, "design-review", "Jonas Berg")
+    for name in ("Ravi Kumar", "Jonas Berg"):
+        await assert_receiving(maya, name)
+
+    # A lively but ordinary moment: Jonas muted with his camera off, Ravi raising a hand, a chat message.
+    await jonas.keyboard.press("m")
+    await jonas.keyboard.press("v")
+    await ravi.keyboard.press("h")
+    await ravi.keyboard.press("c")
+    await ravi.fill("#chat-input", "Can we look at the mobile layout next?")
+    await ravi.get_by_role("button", name="Send message").click()
+    await maya.keyboard.press("c")
+    await maya.locator(".chat-text", has_text="mobile layout").wait_for()
+
+    async def settled() -> bool:
+        jonas_tile = await remote_tile(maya, "Jonas Berg")
+        hand = await maya.locator(".tile.hand-up").count()
+        return bool(jonas_tile and jonas_tile["muted"] and hand == 1)
+
+    await eventually(settled, "Maya sees Jonas muted and Ravi's hand up")
+    await eventually(lambda: _no_toasts(maya), "the toasts have faded", timeout=15)
+    await maya.screenshot(path=str(SHOTS / "call.png"))
+
+    guest = await browsers.page("guest", viewport=SIZE)
+    await guest.goto(server.url + "/")
+    await guest.locator(".room-link", has_text="design-review").wait_for()
+    await guest.fill("#name", "Sam")
+    await guest.screenshot(path=str(SHOTS / "lobby.png"))
+
+    await open_room(guest, server.url, "design-review", "Sam")
+    await guest.get_by_text("3 people in the call").wait_for()
+    await guest.screenshot(path=str(SHOTS / "prejoin.png"))
+    for name in ("call.png", "lobby.png", "prejoin.png"):
+        assert (SHOTS / name).stat().st_size > 10_000, name
+
+
+async def _no_toasts(page) -> bool:
+    return await page.locator(".toast").count() == 0

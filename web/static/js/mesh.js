@@ -1,0 +1,199 @@
+// One RTCPeerConnection per remote peer, negotiated with the perfect negotiation pattern.
+//
+// Roles per pair (docs/protocol.md): toward a bot the browser is always polite (aiortc cannot roll back);
+// between two humans the peer whose peerId sorts lower is polite. The newcomer creates its transceivers
+// and offers; the other side binds its local tracks to the transceivers the offer created, so one offer
+// and one answer set up the call. Camera, microphone and screen changes later use replaceTrack only.
+
+const DISCONNECTED_GRACE_MS = 4000; // how long "disconnected" may last before we restart ICE
+const MAX_ICE_RESTARTS = 5; // per outage; reset once connected again
+
+export class PeerLink {
+  /**
+   * @param {object} options
+   * @param {{peerId: string, kind: string}} options.peer the remote peer
+   * @param {string} options.selfId our peerId
+   * @param {RTCIceServer[]} options.iceServers from the join ack, and nothing else
+   * @param {(event: string, payload: object) => void} options.send emit a signaling message
+   * @param {() => {audio: MediaStreamTrack|null, video: MediaStreamTrack|null, stream: MediaStream}} options.local
+   * @param {boolean} options.initiator true when we are the newcomer and offer first
+   * @param {(link: PeerLink) => void} options.onTrack called when remote media arrives
+   */
+  constructor({ peer, selfId, iceServers, send, local, initiator, onTrack }) {
+    this.peerId = peer.peerId;
+    this.polite = peer.kind === "bot" || selfId < peer.peerId;
+    this.send = send;
+    this.local = local;
+    this.onTrack = onTrack;
+    this.stream = new MediaStream();
+    this.senders = { audio: null, video: null };
+    this.makingOffer = false;
+    this.ignoreOffer = false;
+    this.queue = Promise.resolve();
+    this.restarts = 0;
+    this.graceTimer = null;
+    this.closed = false;
+    this.lastStats = null;
+
+    this.pc = new RTCPeerConnection({ iceServers });
+    this.pc.onicecandidate = ({ candidate }) => {
+      // Trickle every candidate, then null when gathering is complete.
+      this.send("ice", { to: this.peerId, candidate: candidate ? candidate.toJSON() : null });
+    };
+    this.pc.ontrack = ({ track }) => {
+      for (const old of this.stream.getTracks()) if (old.kind === track.kind && old !== track) this.stream.removeTrack(old);
+      if (!this.stream.getTracks().includes(track)) this.stream.addTrack(track);
+      this.onTrack(this);
+    };
+    this.pc.onnegotiationneeded = () => this.negotiate();
+    this.pc.onconnectionstatechange = () => this.watchConnection();
+
+    if (initiator) {
+      const { audio, video, stream } = this.local();
+      this.senders.audio = this.pc.addTransceiver(audio || "audio", { direction: "sendrecv", streams: [stream] }).sender;
+      this.senders.video = this.pc.addTransceiver(video || "video", { direction: "sendrecv", streams: [stream] }).sender;
+    }
+  }
+
+  async negotiate() {
+    if (this.closed) return;
+    try {
+      this.makingOffer = true;
+      await this.pc.setLocalDescription();
+      this.send("offer", { to: this.peerId, sdp: this.pc.localDescription.sdp });
+    } catch (error) {
+      console.warn("noom: making an offer failed", error);
+    } finally {
+      this.makingOffer = false;
+    }
+  }
+
+  /** Handle offer/answer/ice from the remote peer, one at a time so ICE never overtakes its description. */
+  receive(event, payload) {
+    this.queue = this.queue
+      .then(() => (event === "ice" ? this.addCandidate(payload.candidate) : this.describe(event, payload.sdp)))
+      .catch((error) => console.warn(`noom: handling ${event} from ${this.peerId} failed`, error));
+    return this.queue;
+  }
+
+  async describe(type, sdp) {
+    if (this.closed) return;
+    const offerCollision = type === "offer" && (this.makingOffer || this.pc.signalingState !== "stable");
+    this.ignoreOffer = !this.polite && offerCollision;
+    if (this.ignoreOffer) return;
+    await this.pc.setRemoteDescription({ type, sdp }); // rolls back our own offer when polite
+    if (type === "offer") {
+      this.bindTransceivers();
+      await this.pc.setLocalDescription();
+      this.send("answer", { to: this.peerId, sdp: this.pc.localDescription.sdp });
+    }
+  }
+
+  /** On the answering side: send our tracks on the first audio and video transceivers the offer made. */
+  bindTransceivers() {
+    const { audio, video, stream } = this.local();
+    for (const transceiver of this.pc.getTransceivers()) {
+      const kind = transceiver.receiver.track.kind;
+      if (this.senders[kind] || transceiver.stopped) continue;
+      this.senders[kind] = transceiver.sender;
+      transceiver.direction = "sendrecv";
+      transceiver.sender.setStreams?.(stream);
+      transceiver.sender.replaceTrack(kind === "audio" ? audio : video).catch(() => {});
+    }
+  }
+
+  async addCandidate(candidate) {
+    if (this.closed) return;
+    try {
+      if (candidate) await this.pc.addIceCandidate(candidate);
+      else await this.pc.addIceCandidate(); // end of candidates
+    } catch (error) {
+      if (!this.ignoreOffer) console.warn("noom: bad ICE candidate", error);
+    }
+  }
+
+  /** Swap what we send (camera, other camera, screen, nothing) without renegotiating. */
+  async replace(kind, track) {
+    const sender = this.senders[kind];
+    if (sender && !this.closed) await sender.replaceTrack(track);
+  }
+
+  watchConnection() {
+    const state = this.pc.connectionState;
+    clearTimeout(this.graceTimer);
+    if (state === "connected") this.restarts = 0;
+    else if (state === "failed") this.restartIce();
+    else if (state === "disconnected") {
+      this.graceTimer = setTimeout(() => {
+        if (["disconnected", "failed"].includes(this.pc.connectionState)) this.restartIce();
+      }, DISCONNECTED_GRACE_MS);
+    }
+  }
+
+  restartIce() {
+    if (this.closed || this.restarts >= MAX_ICE_RESTARTS) return;
+    this.restarts += 1;
+    console.info(`noom: restarting ICE toward ${this.peerId} (attempt ${this.restarts})`);
+    this.pc.restartIce(); // fires negotiationneeded; perfect negotiation handles a simultaneous restart
+  }
+
+  /** Current audio level of the remote peer (0..1), cheap enough to poll several times a second. */
+  audioLevel() {
+    for (const receiver of this.pc.getReceivers()) {
+      if (receiver.track.kind !== "audio") continue;
+      const sources = receiver.getSynchronizationSources?.() || [];
+      if (sources.length) return sources[0].audioLevel || 0;
+    }
+    return 0;
+  }
+
+  /** RTT, loss and frame rate since the previous call, plus raw counters the tests read. */
+  async stats() {
+    const report = await this.pc.getStats();
+    const out = { rtt: null, fps: 0, framesDecoded: 0, videoWidth: 0, audioPackets: 0, videoPackets: 0, lost: 0 };
+    let pairId = null;
+    report.forEach((s) => {
+      if (s.type === "transport" && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
+    });
+    report.forEach((s) => {
+      if (s.type === "candidate-pair" && (s.id === pairId || (!pairId && s.nominated && s.state === "succeeded"))) {
+        if (typeof s.currentRoundTripTime === "number") out.rtt = s.currentRoundTripTime * 1000;
+      }
+      if (s.type === "inbound-rtp" && s.kind === "video") {
+        out.framesDecoded += s.framesDecoded || 0;
+        out.fps = Math.max(out.fps, s.framesPerSecond || 0);
+        out.videoWidth = Math.max(out.videoWidth, s.frameWidth || 0);
+        out.videoPackets += s.packetsReceived || 0;
+        out.lost += s.packetsLost || 0;
+      }
+      if (s.type === "inbound-rtp" && s.kind === "audio") {
+        out.audioPackets += s.packetsReceived || 0;
+        out.lost += s.packetsLost || 0;
+      }
+    });
+    const received = out.audioPackets + out.videoPackets;
+    const previous = this.lastStats;
+    const dReceived = previous ? received - previous.received : received;
+    const dLost = previous ? out.lost - previous.lost : out.lost;
+    out.loss = dReceived + dLost > 0 ? Math.max(0, dLost) / (dReceived + Math.max(0, dLost)) : 0;
+    out.state = this.pc.connectionState;
+    this.lastStats = { received, lost: out.lost };
+    return out;
+  }
+
+  close() {
+    this.closed = true;
+    clearTimeout(this.graceTimer);
+    this.pc.onicecandidate = this.pc.ontrack = this.pc.onnegotiationneeded = this.pc.onconnectionstatechange = null;
+    this.pc.close();
+    for (const track of this.stream.getTracks()) track.stop();
+  }
+}
+
+/** Grade a connection from its stats for the per-tile indicator. */
+export function grade({ rtt, loss, fps, state }, expectVideo) {
+  if (state && state !== "connected") return "poor";
+  if ((rtt !== null && rtt > 400) || loss > 0.08 || (expectVideo && fps > 0 && fps < 8)) return "poor";
+  if ((rtt !== null && rtt > 150) || loss > 0.02 || (expectVideo && fps > 0 && fps < 18)) return "fair";
+  return "good";
+}

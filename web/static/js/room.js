@@ -1,0 +1,247 @@
+// The room page: pre-join (preview, level meter, device pickers, name, password) and then the call.
+import { connectSocket } from "./socket.js";
+import { Call } from "./call.js";
+import { acquire, fillPicker, getCamera, getMic, LevelMeter } from "./devices.js";
+import { hueClass, initials, setIcon, show } from "./ui.js";
+
+const $ = (id) => document.getElementById(id);
+const room = $("app").dataset.room;
+const params = new URLSearchParams(location.search);
+
+const ERRORS = {
+  "room-full": "This room is full. Ask someone to leave, try again in a moment, or start another room from the lobby.",
+  "wrong-password": "That password is not right. Check it with whoever invited you and try again.",
+  "rate-limited": "Too many attempts in a short time. Wait a few seconds and try again.",
+  timeout: "The server did not answer. Check your connection and try again.",
+};
+
+const media = {
+  stream: null,
+  micTrack: null,
+  camTrack: null,
+  audioOn: localStorage.getItem("noom.audioOn") !== "false",
+  videoOn: localStorage.getItem("noom.videoOn") !== "false",
+  cameraId: localStorage.getItem("noom.videoinput") || "",
+  micId: localStorage.getItem("noom.audioinput") || "",
+  speakerId: localStorage.getItem("noom.audiooutput") || "",
+};
+let meter = null;
+let meterFrame = 0;
+let roomLocked = false;
+let roomExists = false;
+let call = null;
+
+const socket = connectSocket();
+
+// ---- who is in the room (the `rooms` list, pushed while we are not in a call) -----------------------
+
+function showRoomStatus(rooms) {
+  const info = rooms.find((r) => r.room === room);
+  roomExists = !!info;
+  roomLocked = !!info?.locked;
+  $("room-status").textContent = info
+    ? `${info.count} ${info.count === 1 ? "person" : "people"} in the call${info.locked ? " · password protected" : ""}`
+    : "no one here yet: you will start the call";
+  show($("password-block"), roomLocked || !$("password-block").hidden);
+  show($("lock-block"), !roomExists);
+}
+
+socket.on("rooms", ({ rooms }) => !call && showRoomStatus(rooms));
+socket.on("connect", () => {
+  if (!call) socket.emit("rooms", {}, (ack) => ack?.ok && showRoomStatus(ack.rooms));
+});
+
+// ---- preview ----------------------------------------------------------------------------------------
+
+function refreshPreview() {
+  const video = $("preview-video");
+  const camOn = media.videoOn && media.camTrack;
+  video.srcObject = camOn ? new MediaStream([media.camTrack]) : null;
+  show($("preview-off"), !camOn);
+  const avatar = $("preview-avatar");
+  const name = $("join-name").value.trim() || "?";
+  avatar.textContent = initials(name);
+  avatar.className = `avatar big ${hueClass(name)}`;
+  const mic = $("pre-mic");
+  const micOn = media.audioOn && !!media.micTrack;
+  mic.setAttribute("aria-pressed", String(micOn));
+  mic.setAttribute("aria-label", micOn ? "Turn microphone off" : "Turn microphone on");
+  mic.classList.toggle("off", !micOn);
+  setIcon(mic, micOn ? "mic" : "mic-off");
+  mic.disabled = !media.micTrack;
+  const cam = $("pre-cam");
+  cam.setAttribute("aria-pressed", String(!!camOn));
+  cam.setAttribute("aria-label", camOn ? "Turn camera off" : "Turn camera on");
+  cam.classList.toggle("off", !camOn);
+  setIcon(cam, camOn ? "video" : "video-off");
+}
+
+function runMeter() {
+  cancelAnimationFrame(meterFrame);
+  const fill = $("meter-fill");
+  const bar = fill.parentElement;
+  let last = -1;
+  const tick = () => {
+    const level = meter && media.audioOn ? meter.level() : 0;
+    const pct = Math.round(level * 100);
+    if (pct !== last) {
+      fill.style.setProperty("--level", String(level)); // CSSOM, allowed by the CSP
+      bar.setAttribute("aria-valuenow", String(pct));
+      last = pct;
+    }
+    meterFrame = requestAnimationFrame(tick);
+  };
+  tick();
+}
+
+function setMic(track) {
+  meter?.stop();
+  media.micTrack = track;
+  meter = track ? new LevelMeter(track) : null;
+}
+
+async function startDevices() {
+  const { stream, problem } = await acquire({ cameraId: media.cameraId, micId: media.micId });
+  media.camTrack = stream?.getVideoTracks()[0] || null;
+  setMic(stream?.getAudioTracks()[0] || null);
+  const note = $("device-note");
+  note.textContent = problem ? problem.message : "";
+  note.classList.toggle("warn", !!problem);
+  show(note, !!problem);
+  if (media.camTrack && !media.videoOn) {
+    media.camTrack.stop(); // camera chosen off before joining: keep its light off
+    media.camTrack = null;
+  }
+  await Promise.all([
+    fillPicker($("pick-camera"), "videoinput", media.camTrack?.getSettings().deviceId || media.cameraId),
+    fillPicker($("pick-mic"), "audioinput", media.micTrack?.getSettings().deviceId || media.micId),
+    fillPicker($("pick-speaker"), "audiooutput", media.speakerId),
+  ]);
+  refreshPreview();
+  runMeter();
+}
+
+$("pre-mic").addEventListener("click", () => {
+  media.audioOn = !media.audioOn;
+  localStorage.setItem("noom.audioOn", String(media.audioOn));
+  refreshPreview();
+});
+
+$("pre-cam").addEventListener("click", async () => {
+  if (media.videoOn && media.camTrack) {
+    media.camTrack.stop();
+    media.camTrack = null;
+    media.videoOn = false;
+  } else {
+    try {
+      media.camTrack = await getCamera(media.cameraId);
+      media.videoOn = true;
+    } catch {
+      $("device-note").textContent = "The camera could not be started. Check that it is plugged in and allowed, then try again.";
+      show($("device-note"), true);
+    }
+  }
+  localStorage.setItem("noom.videoOn", String(media.videoOn));
+  refreshPreview();
+});
+
+$("pick-camera").addEventListener("change", async (event) => {
+  media.cameraId = event.target.value;
+  localStorage.setItem("noom.videoinput", media.cameraId);
+  if (!media.videoOn) return;
+  media.camTrack?.stop();
+  media.camTrack = await getCamera(media.cameraId).catch(() => null);
+  refreshPreview();
+});
+$("pick-mic").addEventListener("change", async (event) => {
+  media.micId = event.target.value;
+  localStorage.setItem("noom.audioinput", media.micId);
+  media.micTrack?.stop();
+  setMic(await getMic(media.micId).catch(() => null));
+  refreshPreview();
+});
+$("pick-speaker").addEventListener("change", (event) => {
+  media.speakerId = event.target.value;
+  localStorage.setItem("noom.audiooutput", media.speakerId);
+});
+
+// ---- joining ----------------------------------------------------------------------------------------
+
+const nameInput = $("join-name");
+nameInput.value = (params.get("name") || localStorage.getItem("noom.name") || "").slice(0, 40);
+nameInput.addEventListener("input", refreshPreview);
+
+function showError(text) {
+  const box = $("join-error");
+  box.textContent = text;
+  show(box, !!text);
+}
+
+$("join-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const name = nameInput.value.trim();
+  if (!name) {
+    showError("Type your name so others know who you are.");
+    nameInput.focus();
+    return;
+  }
+  localStorage.setItem("noom.name", name);
+  const password = roomLocked || !$("password-block").hidden ? $("join-password").value : roomExists ? "" : $("new-password").value;
+  const payload = { room, name };
+  if (password) payload.password = password;
+  const button = $("join-button");
+  button.disabled = true;
+  showError("");
+  await devicesReady;
+  let ack;
+  try {
+    ack = await socket.timeout(10000).emitWithAck("join", payload);
+  } catch {
+    ack = { ok: false, error: { code: "timeout", message: "" } };
+  }
+  button.disabled = false;
+  if (!ack.ok) {
+    if (ack.error.code === "wrong-password") {
+      show($("password-block"), true);
+      show($("lock-block"), false);
+      showError($("join-password").value ? ERRORS["wrong-password"] : "This room is protected by a password. Type it and press Join.");
+      $("join-password").focus();
+    } else {
+      showError(ERRORS[ack.error.code] || ack.error.message);
+    }
+    return;
+  }
+  enterCall(ack, name, password);
+});
+
+function enterCall(ack, name, password) {
+  cancelAnimationFrame(meterFrame);
+  meter?.stop();
+  meter = null;
+  if (media.micTrack) media.micTrack.enabled = media.audioOn;
+  $("preview-video").srcObject = null;
+  show($("prejoin"), false);
+  show($("call"), true);
+  document.body.classList.add("in-call");
+  document.title = `${room} · Noom`;
+  call = new Call({
+    socket,
+    room,
+    name,
+    password,
+    media: { ...media },
+    onEnd: (reason) => {
+      call = null;
+      show($("call"), false);
+      document.body.classList.remove("in-call");
+      $("left-reason").textContent = reason;
+      show($("left"), true);
+    },
+  });
+  call.start(ack);
+}
+
+$("rejoin").addEventListener("click", () => location.reload());
+
+// Joining waits for this, so a quick click cannot start the call before the camera and mic are ready.
+const devicesReady = startDevices().catch((error) => console.warn("noom: device set-up failed", error));

@@ -1,0 +1,80 @@
+// Small DOM helpers shared by the pages. Everything user-supplied goes through textContent, never HTML.
+
+/** Create an element with attributes and children (strings become text nodes). */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children) if (child !== null && child !== undefined) node.append(child);
+  return node;
+}
+
+// Web links and our own recording downloads become links in chat; everything else stays plain text.
+const LINK = /(https?:\/\/[^\s<>"]+|\/recordings\/[A-Za-z0-9_-]+\.mp4)/g;
+
+/** Chat text as nodes: text nodes, plus <a> for links (built as elements, never parsed as HTML). */
+export function linkified(text) {
+  const nodes = [];
+  let last = 0;
+  for (const match of text.matchAll(LINK)) {
+    if (match.index > last) nodes.push(document.createTextNode(text.slice(last, match.index)));
+    const url = match[0];
+    const own = url.startsWith("/recordings/");
+    nodes.push(el("a", { href: url, text: url, target: "_blank", rel: "noopener noreferrer", download: own || null }));
+    last = match.index + url.length;
+  }
+  if (last < text.length) nodes.push(document.createTextNode(text.slice(last)));
+  return nodes;
+}
+
+/** A Lucide icon (an SVG file used as a CSS mask, so it takes the text colour). */
+export function icon(name, extra = "") {
+  return el("span", { class: `icon i-${name} ${extra}`.trim(), "aria-hidden": "true" });
+}
+
+/** Swap the icon inside a button or container. */
+export function setIcon(container, name) {
+  const node = container.querySelector(".icon");
+  if (node) node.className = node.className.replace(/\bi-[a-z0-9-]+/, `i-${name}`);
+}
+
+/** Up to two initials of a name, for the camera-off avatar. */
+export function initials(name) {
+  const parts = String(name || "?").trim().split(/\s+/).filter(Boolean);
+  const letters = parts.length > 1 ? [parts[0], parts[parts.length - 1]] : [parts[0] || "?"];
+  return letters.map((p) => Array.from(p)[0].toUpperCase()).join("");
+}
+
+/** A stable hue per name so each avatar gets its own colour. */
+export function hue(name) {
+  let h = 0;
+  for (const ch of String(name)) h = (h * 31 + ch.codePointAt(0)) % 360;
+  return h;
+}
+
+const HUE_CLASSES = 12;
+/** A colour class (avatar-0..11) instead of an inline style, which the CSP forbids. */
+export function hueClass(name) {
+  return `hue-${Math.floor(hue(name) / (360 / HUE_CLASSES))}`;
+}
+
+let toastRoot = null;
+/** A short message in the corner that goes away by itself. */
+export function toast(text, kind = "info", ms = 3500) {
+  toastRoot ??= document.getElementById("toasts");
+  if (!toastRoot) return;
+  const node = el("div", { class: `toast ${kind}`, role: kind === "error" ? "alert" : "status", text });
+  toastRoot.append(node);
+  while (toastRoot.children.length > 4) toastRoot.firstElementChild.remove();
+  setTimeout(() => node.classList.add("going"), ms);
+  setTimeout(() => node.remove(), ms + 400);
+}
+
+export function show(node, visible = true) {
+  node.hidden = !visible;
+}
