@@ -208,7 +208,11 @@ async def _websocket_handler(self: eio_async_socket.AsyncSocket, ws: eio_aiohttp
             try:
                 packets = await self.poll()
             except eio_exceptions.QueueEmpty:
-                break
+                # With the direct path (``_send``) pings and messages skip the queue, so a queue idle for
+                # the ping interval + timeout says nothing about the connection: the reader ends it.
+                if self.closed:
+                    break
+                continue
             if not packets:
                 break
             self.writer_busy = True
