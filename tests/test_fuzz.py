@@ -179,6 +179,11 @@ MALFORMED = {
     "number out of range": '421["ice",{"to":"x","candidate":{"a":1e400}}]',
     "namespace we do not serve": '42/admin,1["rooms"]',
     "ack for nothing": "43999[1]",
+    # Engine.IO JSON-decodes a message when it can: python-socketio would read true as packet type 1.
+    "JSON true as the packet": "4true",
+    "JSON false as the packet": "4false",
+    "JSON number as the packet": "4 1",
+    "JSON object as the packet": '4{"type":2,"data":["join"]}',
 }
 MALFORMED_BINARY = {
     "placeholder past the attachments": ('451-1["join",{"_placeholder":true,"num":5}]', (b"x",)),
