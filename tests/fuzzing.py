@@ -58,6 +58,7 @@ class RawSocket:
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self.ids = itertools.count(1000)  # tests hand-write ids below 1000
         self.events: list[tuple[str, Any]] = []
+        self.other_acks: list[str] = []  # acks for ids other than the awaited one
         self.peer_id: str | None = None
 
     @property
@@ -123,6 +124,8 @@ class RawSocket:
             if packet.startswith("42"):
                 event, *args = json.loads(packet[2:])
                 self.events.append((event, args[0] if args else None))
+            elif packet.startswith("43"):
+                self.other_acks.append(packet)
 
     async def close(self) -> None:
         if self.ws is not None:

@@ -214,6 +214,17 @@ async def test_malformed_packets_close_or_are_ignored_without_a_traceback(
     watch.check()
 
 
+async def test_an_event_packet_must_be_a_list(fuzz_server, sockets, watch) -> None:
+    # 421"rooms" once ran the event "r" with the arguments "o", "o", "m", "s", and acked it.
+    socket = await sockets[0].connect()
+    await socket.send('421"rooms"')
+    await socket.send('422{"0":"rooms"}')
+    ack = await socket.call('["rooms"]')
+    assert ack is None or ack[0]["ok"], ack
+    assert socket.other_acks == [], socket.other_acks
+    watch.check()
+
+
 @pytest.mark.parametrize("packet", list(MALFORMED_BINARY.values()), ids=list(MALFORMED_BINARY))
 async def test_malformed_binary_packets_close_without_a_traceback(fuzz_server, sockets, watch, packet) -> None:
     text, attachments = packet
