@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import dataclasses
 import datetime
+import os
 import random
 import statistics
 import subprocess
@@ -24,7 +25,7 @@ from pathlib import Path
 import socketio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "bench"))
-from common import ROOT, free_port, machine_description, memory_kib, wait_for_port, write_section
+from common import ROOT, cpu_seconds, free_port, machine_description, memory_kib, wait_for_port, write_section
 
 RATIO_TARGET = 1.1
 
@@ -111,19 +112,22 @@ async def soak(url: str, pid: int, minutes: float, clients: int, rooms: int) -> 
     tasks = [asyncio.create_task(worker(url, i, rooms, stop, stats)) for i in range(clients)]
     rss_start = memory_kib(pid)
     rss_warm: int | None = None
-    next_report = 0.0
+    next_report, last_cpu = 0.0, cpu_seconds(pid)
     try:
         while (elapsed := time.monotonic() - start) < duration:
             if rss_warm is None and elapsed >= warm_after:
                 rss_warm = await sample_rss(pid)
                 print(f"[{elapsed:6.0f} s] warm: server RSS {rss_warm / 1024:.1f} MiB", flush=True)
             if elapsed >= next_report:
+                cpu = cpu_seconds(pid)
                 print(
                     f"[{elapsed:6.0f} s / {duration:.0f} s] connections {stats.connections}, joins {stats.joins}, "
-                    f"relays {stats.relays}, received {stats.received}, server RSS {memory_kib(pid) / 1024:.1f} MiB",
+                    f"relays {stats.relays}, received {stats.received}, server RSS {memory_kib(pid) / 1024:.1f} MiB, "
+                    f"server CPU {cpu:.0f} s ({(cpu - last_cpu) / 15:.0%} of a core), "
+                    f"load average {os.getloadavg()[0]:.1f}",
                     flush=True,
                 )
-                next_report = elapsed + 15
+                next_report, last_cpu = elapsed + 15, cpu
             for task in tasks:
                 if task.done() and task.exception():
                     raise task.exception()  # type: ignore[misc]
@@ -145,6 +149,8 @@ async def soak(url: str, pid: int, minutes: float, clients: int, rooms: int) -> 
         "rss_idle_kib": memory_kib(pid),
         "ratio": rss_end / rss_warm,
         "elapsed": time.monotonic() - start,
+        "server_cpu": cpu_seconds(pid),
+        "load": os.getloadavg()[0],
     }
 
 
@@ -159,7 +165,8 @@ def report(result: dict[str, object]) -> str:
 `scripts/soak.py --minutes {result["minutes"]:g}` ({datetime.date.today().isoformat()}, {machine_description()}):
 {result["clients"]} python-socketio clients against a `noom serve` process, each connecting, joining one of
 {result["rooms"]} rooms, relaying offers and ICE candidates to its room-mates, chatting, changing media state,
-leaving, and after a few rounds disconnecting and starting over, for {result["elapsed"] / 60:.1f} minutes.
+leaving, and after a few rounds disconnecting and starting over, for {result["elapsed"] / 60:.1f} minutes
+(server CPU {result["server_cpu"]:.0f} s; the machine was shared, load average {result["load"]:.1f} at the end).
 
 | | |
 |---|---|
