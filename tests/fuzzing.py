@@ -60,6 +60,7 @@ class RawSocket:
         self.events: list[tuple[str, Any]] = []
         self.other_acks: list[str] = []  # acks for ids other than the awaited one
         self.peer_id: str | None = None
+        self.sid: str | None = None  # the Socket.IO session id the server gave
 
     @property
     def open(self) -> bool:
@@ -76,6 +77,7 @@ class RawSocket:
             packet = await self._receive(10)
             assert isinstance(packet, str), packet
             if packet.startswith("40"):
+                self.sid = json.loads(packet[2:])["sid"]
                 break
         self.peer_id = None
         return self
