@@ -44,6 +44,8 @@ class MsgspecJSON:
             return cls._decoder.decode(text)
         except msgspec.DecodeError as exc:
             raise ValueError(str(exc)) from None
+        except RecursionError:  # msgspec refuses nesting deeper than about 1000 levels this way
+            raise ValueError("JSON nested too deeply") from None
 
 
 class Packet(sio_packet.Packet):
@@ -53,6 +55,31 @@ class Packet(sio_packet.Packet):
 
     json = MsgspecJSON
     uses_binary_events = False
+
+    # python-socketio's decoder raises whatever its parsing trips on (TypeError on a binary frame where text
+    # belongs, IndexError on a placeholder numbered past the attachments, RecursionError on deep nesting):
+    # every one of them is a malformed packet from the client, reported as ``MalformedPacket``.
+    def decode(self, encoded_packet: Any) -> int:
+        # Engine.IO hands over its message JSON-decoded when it can ("4true" arrives as True, which
+        # python-socketio would read as packet type 1, a namespace disconnect): a Socket.IO packet is text.
+        if not isinstance(encoded_packet, str):
+            raise MalformedPacket(f"a Socket.IO packet is text, not {type(encoded_packet).__name__}")
+        try:
+            return super().decode(encoded_packet)
+        except (ValueError, TypeError, IndexError, KeyError, AttributeError, RecursionError) as exc:
+            raise MalformedPacket(f"undecodable Socket.IO packet: {str(exc)[:100]}") from None
+
+    def add_attachment(self, attachment: Any) -> bool:
+        if not isinstance(attachment, bytes):  # a text packet where the announced attachment belongs
+            raise MalformedPacket("expected a binary attachment")
+        try:
+            return super().add_attachment(attachment)
+        except (ValueError, TypeError, IndexError, KeyError, AttributeError, RecursionError) as exc:
+            raise MalformedPacket(f"bad binary attachment: {str(exc)[:100]}") from None
+
+
+class MalformedPacket(ValueError):
+    """A client sent bytes that are not a Socket.IO packet."""
 
 
 class DirectEmit(socketio.AsyncManager):
@@ -115,13 +142,28 @@ class Server(socketio.AsyncServer):
         self.packet_class = Packet
         self.eio._async = {**self.eio._async, "websocket": _PlainWebSocket}
 
-    async def _handle_event(self, eio_sid: str, namespace: str, id: int | None, data: list[Any]) -> None:
+    async def _handle_event(self, eio_sid: str, namespace: str, id: int | None, data: Any) -> None:
         # python-socketio dispatches a client-sent "disconnect" event to the disconnect handler, which
-        # would drop a peer whose socket is still open. Reserved names are never client events.
-        if not data or not isinstance(data[0], str) or data[0] in RESERVED_EVENTS:
-            log.warning("ignored a client event with a reserved or invalid name: %r", data[:1])
+        # would drop a peer whose socket is still open. Reserved names are never client events. An event
+        # is a list starting with its name: a packet like 42"join" would otherwise run "j" with "o", "i", "n".
+        if not isinstance(data, list) or not data or not isinstance(data[0], str) or data[0] in RESERVED_EVENTS:
+            name = data[0] if isinstance(data, list) and data and isinstance(data[0], str) else type(data).__name__
+            log.warning("ignored a client event with a reserved or invalid name: %r", name[:64])
             return
         await super()._handle_event(eio_sid, namespace, id, data)
+
+    async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        # Event handlers never raise (SignalingServer guards them), so a ValueError here is python-socketio
+        # refusing the packet itself (undecodable, unexpected binary, unknown type). Close the connection,
+        # as the JavaScript server does, with a warning instead of engineio's traceback.
+        try:
+            await super()._handle_eio_message(eio_sid, data)
+        except ValueError as exc:
+            self._binary_packet.pop(eio_sid, None)
+            log.warning("closing a connection that sent a malformed packet: %s", str(exc)[:200])
+            socket = self.eio.sockets.pop(eio_sid, None)
+            if socket is not None:
+                await socket.close(wait=False, reason=self.eio.reason.SERVER_DISCONNECT)
 
 
 _upstream_poll = eio_async_socket.AsyncSocket.poll
@@ -170,7 +212,11 @@ async def _websocket_handler(self: eio_async_socket.AsyncSocket, ws: eio_aiohttp
             try:
                 packets = await self.poll()
             except eio_exceptions.QueueEmpty:
-                break
+                # With the direct path (``_send``) pings and messages skip the queue, so a queue idle for
+                # the ping interval + timeout says nothing about the connection: the reader ends it.
+                if self.closed:
+                    break
+                continue
             if not packets:
                 break
             self.writer_busy = True
@@ -205,6 +251,8 @@ async def _websocket_handler(self: eio_async_socket.AsyncSocket, ws: eio_aiohttp
             break
         except Exception:
             self.server.logger.exception("Unknown receive error")
+        if self.closed:  # the server closed it, e.g. after a malformed packet
+            break
     self.direct_ws = None
     await self.queue.put(None)  # unlock the writer task so it can exit
     await writer_task
