@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduce every table and plot in docs/benchmarks.md (about 25 minutes on 2 cores).
+# Reproduce every table and plot in docs/benchmarks.md (about 35 minutes on 2 cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh

@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -84,41 +85,48 @@ def probe_frames(count: int, width: int, height: int) -> list[Any]:
 
 
 def codec_run(kind: str, seconds: float, max_frames: int) -> dict[str, Any]:
-    """Encode + decode 640x480 frames with aiortc's VP8 codec classes for ``seconds`` (bounded by ``max_frames``)."""
+    """What an echo bot's codec does per frame, with aiortc's VP8 classes and settings: decode the sender's
+    frame and encode the decoded picture again. The sender's stream (``kind`` of picture) is encoded
+    beforehand, untimed; the loop runs ``seconds`` (at most ``max_frames`` frames)."""
     import fractions
 
     import av
     from aiortc.codecs.vpx import Vp8Decoder, Vp8Encoder, vp8_depayload
     from aiortc.jitterbuffer import JitterFrame
 
+    def video_frame(image: Any, index: int) -> av.VideoFrame:
+        frame = av.VideoFrame.from_ndarray(image, format="yuv420p")
+        frame.pts, frame.time_base = index * 3000, fractions.Fraction(1, 90000)
+        return frame
+
     images = (texture_frames if kind == "texture" else probe_frames)(150, WIDTH, HEIGHT)
-    encoder, decoder = Vp8Encoder(), Vp8Decoder()
-    frames = encode_s = decode_s = 0.0
+    sender = Vp8Encoder()
+    stream = []  # the sender's frames as the echo receives them: starts with a keyframe, so it can loop
+    for i in range(300):
+        payloads, timestamp = sender.encode(video_frame(images[i % len(images)], i), force_keyframe=i == 0)
+        stream.append((b"".join(vp8_depayload(p) for p in payloads), timestamp))
+    decoder, encoder = Vp8Decoder(), Vp8Encoder()
+    frames = 0
+    encode_s = decode_s = 0.0
     encoded_bytes = 0
     started = time.monotonic()
-    cpu_started = time.process_time()
     while frames < max_frames and time.monotonic() - started < seconds:
-        i = int(frames)
-        frame = av.VideoFrame.from_ndarray(images[i % len(images)], format="yuv420p")
-        frame.pts = i * 3000
-        frame.time_base = fractions.Fraction(1, 90000)
+        data, timestamp = stream[frames % len(stream)]
         t0 = time.thread_time()
-        payloads, timestamp = encoder.encode(frame, force_keyframe=i == 0)
+        [picture] = decoder.decode(JitterFrame(data=data, timestamp=timestamp))
         t1 = time.thread_time()
-        data = b"".join(vp8_depayload(p) for p in payloads)
-        decoded = decoder.decode(JitterFrame(data=data, timestamp=timestamp))
+        picture.pts, picture.time_base = frames * 3000, fractions.Fraction(1, 90000)
+        payloads, _ = encoder.encode(picture, force_keyframe=frames == 0)
         t2 = time.thread_time()
-        assert decoded and decoded[0].width == WIDTH
-        encode_s += t1 - t0
-        decode_s += t2 - t1
-        encoded_bytes += len(data)
+        assert picture.width == WIDTH and payloads
+        decode_s += t1 - t0
+        encode_s += t2 - t1
+        encoded_bytes += sum(len(p) for p in payloads)
         frames += 1
-    cpu = time.process_time() - cpu_started
     wall = time.monotonic() - started
     return {
         "pattern": kind,
-        "frames": int(frames),
-        "cpu_s": cpu,
+        "frames": frames,
         "wall_s": wall,
         "encode_ms": 1000 * encode_s / frames,
         "decode_ms": 1000 * decode_s / frames,
@@ -163,6 +171,22 @@ def _process_cpu() -> float:
     return time.process_time()
 
 
+def thread_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds of each thread of a process, by native thread id."""
+    out = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            out[int(task.name)] = cpu_seconds_of(task / "stat")
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return out
+
+
+def cpu_seconds_of(stat: Path) -> float:
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def drive_echo(
     url: str, sessions: int, seconds: float, server_pid: int, profile: str | None = None
 ) -> dict[str, Any]:
@@ -205,8 +229,11 @@ async def drive_echo(
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=sys.stderr,
             )
+        threads = thread_cpu(server_pid)
         server_cpu, own_cpu, started = cpu_seconds(server_pid), _process_cpu(), time.monotonic()
         await asyncio.sleep(seconds)
+        after = thread_cpu(server_pid)
+        threads = {tid: after[tid] - threads.get(tid, 0.0) for tid in after}
         if spy is not None:
             await asyncio.wait_for(spy.wait(), 60)
         elapsed = time.monotonic() - started
@@ -232,6 +259,7 @@ async def drive_echo(
         "rtt_count": len(latencies),
         "server_cpu_per_s": server_cpu / elapsed,
         "probe_cpu_per_s": own_cpu / elapsed,
+        "server_thread_cpu_s": threads,
     }
 
 
@@ -488,6 +516,83 @@ def plot(summary: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+# ---- profile ---------------------------------------------------------------------------------------
+
+THREAD_ROLES = {
+    "MainThread": "event loop: ICE, DTLS/SRTP, RTP/RTCP, jitter buffer, our tracks, signaling",
+    "video-decoder": "VP8 decoding (aiortc's decoder thread)",
+    "audio-decoder": "Opus decoding (aiortc's decoder thread)",
+    "executor": "encoding: VP8 and Opus (the loop's default executor)",
+}
+# Frames where a sampled thread waits (py-spy counts a thread waiting for the GIL or a queue as active).
+WAITS = ("Condition.wait", "_worker (concurrent/futures/thread.py:81)", "Queue.get", "Event.wait")
+
+
+def read_stacks(path: Path) -> tuple[dict[int, str], list[tuple[list[str], int]]]:
+    names: dict[int, str] = {}
+    stacks = []
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = stack.split(";")
+        head = re.match(r"thread \((\d+)\): (.*)", frames[0])
+        if head:
+            names[int(head.group(1))] = head.group(2)
+        stacks.append((frames, int(count)))
+    return names, stacks
+
+
+def thread_group(name: str) -> str:
+    if name in THREAD_ROLES:
+        return name
+    return "executor" if re.match(r"(uvloop|asyncio|ThreadPoolExecutor)", name) else "other"
+
+
+def profile_text(sessions: int, samples: list[dict], raw: Path, command: str) -> str:
+    names, stacks = read_stacks(raw)
+    groups: dict[str, list[float]] = {}
+    for sample in samples:
+        per_group: dict[str, float] = {}
+        for tid, cpu in sample["server_thread_cpu_s"].items():
+            group = thread_group(names.get(int(tid), "other"))
+            per_group[group] = per_group.get(group, 0.0) + cpu / sample["seconds"]
+        for group, cores in per_group.items():
+            groups.setdefault(group, []).append(cores)
+    total = med([s["server_cpu_per_s"] for s in samples])
+    lines = [
+        f"Machine: {machine_description()}. Command: `{command}`. {sessions} echo session(s) at 640×480, 30 fps; "
+        f"CPU per thread from /proc/PID/task over the measured seconds, median of {len(samples)} runs; "
+        f"server total {total:.2f} cores ({total / sessions:.3f} per session).\n",
+        "| thread | what it does | cores | per session |",
+        "|---|---|---|---|",
+    ]
+    for group, values in sorted(groups.items(), key=lambda kv: -med(kv[1])):
+        lines.append(f"| {group} | {THREAD_ROLES.get(group, '')} | {med(values):.3f} | {med(values) / sessions:.3f} |")
+    self_time: dict[tuple[str, str], int] = {}
+    active = 0
+    for frames, count in stacks:
+        leaf = frames[-1]
+        if any(w in leaf for w in WAITS):
+            continue
+        group = (
+            thread_group(names.get(int(m.group(1)), "other"))
+            if (m := re.match(r"thread \((\d+)\)", frames[0]))
+            else "?"
+        )
+        self_time[(group, leaf)] = self_time.get((group, leaf), 0) + count
+        active += count
+    lines += [
+        "",
+        f"py-spy (100 Hz, all threads, waits left out) over the last run: the top frames by own samples "
+        f"(of {active}); raw stacks in `docs/bench/{raw.name}`.",
+        "",
+        "```",
+    ]
+    for (group, leaf), count in sorted(self_time.items(), key=lambda kv: -kv[1])[:15]:
+        lines.append(f"{100 * count / max(1, active):5.1f}%  {group:13} {leaf}")
+    lines.append("```")
+    return "\n".join(lines)
+
+
 # ---- main ------------------------------------------------------------------------------------------
 
 
@@ -524,8 +629,17 @@ def main() -> int:
     if args.profile:
         (DOCS / "bench").mkdir(parents=True, exist_ok=True)
         out = DOCS / "bench" / f"media_profile_{args.profile}.txt"
-        sample = measure_echo(args.profile, args.seconds, profile=out)
-        say(f"profiled {args.profile} sessions: {json.dumps(sample)}; raw stacks in {out}")
+        samples = []
+        for round_ in range(args.rounds):
+            samples.append(measure_echo(args.profile, args.seconds, profile=out))
+            say(
+                f"profiled {args.profile} session(s), round {round_}: server {samples[-1]['server_cpu_per_s']:.2f} cores"
+            )
+        command = "python scripts/bench/bench_media.py " + " ".join(sys.argv[1:])
+        text = profile_text(args.profile, samples, out, command.strip())
+        print(text)
+        if not args.no_docs:
+            write_section("media-profile", text)
         return 0
     codec: list[dict] = []
     echo: list[dict] = []
