@@ -7,3 +7,5 @@ scripts/setup.sh
 py=.venv/bin/python
 $py scripts/bench/bench_signaling.py --clients 20,200,1000 --windows 1,8 --rounds 2 --seconds 5
 $py scripts/bench/bench_signaling.py --ablation 200 --windows 1,8 --rounds 2 --seconds 4
+$py scripts/bench/bench_media.py --rounds 2 --seconds 8 --max-sessions 8
+$py scripts/bench/bench_media.py --profile 2 --rounds 2 --seconds 8

@@ -632,9 +632,8 @@ def main() -> int:
         samples = []
         for round_ in range(args.rounds):
             samples.append(measure_echo(args.profile, args.seconds, profile=out))
-            say(
-                f"profiled {args.profile} session(s), round {round_}: server {samples[-1]['server_cpu_per_s']:.2f} cores"
-            )
+            cores = samples[-1]["server_cpu_per_s"]
+            say(f"profiled {args.profile} session(s), round {round_}: server {cores:.2f} cores")
         command = "python scripts/bench/bench_media.py " + " ".join(sys.argv[1:])
         text = profile_text(args.profile, samples, out, command.strip())
         print(text)
