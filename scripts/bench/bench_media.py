@@ -264,21 +264,33 @@ async def drive_echo(
 
 
 async def drive_room(url: str, participants: int, seconds: float, out: str) -> dict[str, Any]:
-    """``participants`` probes (320x240) in one room, then ``noom record`` (core 0) joins; its CPU over ``seconds``."""
-    from media.probe import ProbeBot
+    """``participants`` probes (320x240) in one room, then ``noom record`` (core 0) joins; its CPU over ``seconds``.
+
+    The probes send only to the recorder: a full mesh of N probes on one core (N x N encodes) could not keep
+    30 fps for 4 of them, and the recorder would get fewer frames than from a real call."""
+    from aiortc import MediaStreamTrack
+
+    from media.probe import PatternTrack, ProbeBot
+    from signaling.protocol import Peer
+
+    class RecordedProbe(ProbeBot):
+        tracks: list[PatternTrack]
+
+        def outgoing_tracks(self, peer: Peer) -> list[MediaStreamTrack]:
+            tracks = super().outgoing_tracks(peer)
+            self.tracks = getattr(self, "tracks", []) + [t for t in tracks if isinstance(t, PatternTrack)]
+            return tracks
+
+        async def _offer_to(self, info: Peer) -> None:
+            if info.role == "recorder":
+                await super()._offer_to(info)
 
     room = f"bench-rec-{os.getpid()}"
-    probes = [ProbeBot(url, room, f"probe{i}", tag=i) for i in range(participants)]
+    probes = [RecordedProbe(url, room, f"probe{i}", tag=i) for i in range(participants)]
     recorder = None
     try:
         for probe in probes:
             await probe.start()
-        if participants > 1:
-
-            def seen(probe: ProbeBot) -> int:
-                return sum(1 for r in probe.received.values() if r.frames > 0)
-
-            await _until(lambda: all(seen(p) >= participants - 1 for p in probes), 60, "the probes to see each other")
         recorder = await asyncio.create_subprocess_exec(
             *pinned(
                 SERVER_CORE,
@@ -287,19 +299,15 @@ async def drive_room(url: str, participants: int, seconds: float, out: str) -> d
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
         )
-        await _until(lambda: all(len(p.peers) >= participants for p in probes), 60, "the recorder to connect")
+        await _until(lambda: all(getattr(p, "tracks", None) for p in probes), 60, "the recorder to connect")
         await asyncio.sleep(4)  # connections up, the recorder's first frames decoded
-        for probe in probes:
-            probe.reset()
+        counts = [p.tracks[0]._count for p in probes]
         cpu, started = cpu_seconds(recorder.pid), time.monotonic()
         await asyncio.sleep(seconds)
         elapsed = time.monotonic() - started
         cpu = cpu_seconds(recorder.pid) - cpu
-        # What the probes get from each other: if it is far under 30 fps, core 1 could not keep up, and
-        # the recorder had fewer frames to decode than a real call would give it.
-        sent_fps = statistics.median(
-            [r.frames / elapsed for p in probes for r in p.received.values() if r.peer.role == "probe"] or [0.0]
-        )
+        # What the probes sent the recorder: under 30 fps, core 1 could not keep up.
+        sent_fps = statistics.median((p.tracks[0]._count - c) / elapsed for p, c in zip(probes, counts, strict=True))
         recorder.terminate()
         output, _ = await asyncio.wait_for(recorder.communicate(), 30)
         size = await asyncio.to_thread(lambda: os.path.getsize(out) if os.path.exists(out) else 0)
@@ -495,7 +503,7 @@ def tables(summary: dict[str, Any], codec: list[dict], command: str) -> dict[str
     echo_text = "\n".join(lines)
 
     lines = [
-        header + "| participants | runs | probes' fps from each other | recorder CPU (cores) "
+        header + "| participants | runs | fps each probe sent | recorder CPU (cores) "
         "| CPU-s per second per participant |",
         "|---|---|---|---|---|",
     ]
@@ -563,10 +571,10 @@ def thread_group(name: str) -> str:
     return "executor" if re.match(r"(uvloop|asyncio|ThreadPoolExecutor)", name) else "other"
 
 
-def profile_text(sessions: int, samples: list[dict], raw: Path, command: str) -> str:
-    names, stacks = read_stacks(raw)
+def profile_text(sessions: int, samples: list[dict], raws: list[Path], command: str) -> str:
     groups: dict[str, list[float]] = {}
-    for sample in samples:
+    for sample, raw in zip(samples, raws, strict=True):
+        names, stacks = read_stacks(raw)  # thread ids differ from run to run
         per_group: dict[str, float] = {}
         for tid, cpu in sample["server_thread_cpu_s"].items():
             group = thread_group(names.get(int(tid), "other"))
@@ -644,14 +652,14 @@ def main() -> int:
         return subprocess.run(argv, check=False).returncode
     if args.profile:
         (DOCS / "bench").mkdir(parents=True, exist_ok=True)
-        out = DOCS / "bench" / f"media_profile_{args.profile}.txt"
-        samples = []
+        samples, raws = [], []
         for round_ in range(args.rounds):
-            samples.append(measure_echo(args.profile, args.seconds, profile=out))
+            raws.append(DOCS / "bench" / f"media_profile_{args.profile}_{round_}.txt")
+            samples.append(measure_echo(args.profile, args.seconds, profile=raws[-1]))
             cores = samples[-1]["server_cpu_per_s"]
             say(f"profiled {args.profile} session(s), round {round_}: server {cores:.2f} cores")
         command = "python scripts/bench/bench_media.py " + " ".join(sys.argv[1:])
-        text = profile_text(args.profile, samples, out, command.strip())
+        text = profile_text(args.profile, samples, raws, command.strip())
         print(text)
         if not args.no_docs:
             write_section("media-profile", text)
