@@ -28,12 +28,11 @@ def mono(frame: av.AudioFrame) -> np.ndarray:
         # Straight from the plane: to_ndarray stacks a copy first, and this runs for every received frame.
         dtype, scale = packed
         data = np.frombuffer(frame.planes[0], dtype=dtype, count=frame.samples * channels)
-        if channels > 1:
-            samples = data.reshape(-1, channels).mean(axis=1, dtype=np.float32)
-        else:
-            samples = data.astype(np.float32)
-        if scale != 1.0:
-            samples /= scale
+        samples = data[::channels].astype(np.float32)
+        for channel in range(1, channels):  # interleaved: add the other channels' strided views
+            samples += data[channel::channels]
+        if scale * channels != 1.0:
+            samples /= scale * channels
         return samples
     data = frame.to_ndarray()
     if frame.format.is_planar:
