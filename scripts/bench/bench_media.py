@@ -590,6 +590,8 @@ def profile_text(sessions: int, samples: list[dict], raws: list[Path], command: 
         "|---|---|---|---|",
     ]
     for group, values in sorted(groups.items(), key=lambda kv: -med(kv[1])):
+        if med(values) < 0.001:
+            continue  # threads that did nothing measurable (e.g. an idle executor thread's name)
         lines.append(f"| {group} | {THREAD_ROLES.get(group, '')} | {med(values):.3f} | {med(values) / sessions:.3f} |")
     self_time: dict[tuple[str, str], int] = {}
     active = 0
