@@ -176,15 +176,10 @@ def thread_cpu(pid: int) -> dict[int, float]:
     out = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
-            out[int(task.name)] = cpu_seconds_of(task / "stat")
+            out[int(task.name)] = cpu_seconds(pid, int(task.name))
         except (FileNotFoundError, ProcessLookupError):
-            continue
+            continue  # the thread ended meanwhile
     return out
-
-
-def cpu_seconds_of(stat: Path) -> float:
-    fields = stat.read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def drive_echo(
