@@ -17,10 +17,24 @@ PTIME = 0.02  # 20 ms frames, what Opus sends
 SILENCE_DBFS = -60.0
 
 
+_PACKED = {"s16": (np.int16, 32768.0), "s32": (np.int32, 2147483648.0), "flt": (np.float32, 1.0)}
+
+
 def mono(frame: av.AudioFrame) -> np.ndarray:
     """An audio frame as mono float32 samples in [-1, 1]."""
-    data = frame.to_ndarray()
     channels = len(frame.layout.channels)
+    packed = _PACKED.get(frame.format.name)
+    if packed is not None:
+        # Straight from the plane: to_ndarray stacks a copy first, and this runs for every received frame.
+        dtype, scale = packed
+        data = np.frombuffer(frame.planes[0], dtype=dtype, count=frame.samples * channels)
+        samples = data[::channels].astype(np.float32)
+        for channel in range(1, channels):  # interleaved: add the other channels' strided views
+            samples += data[channel::channels]
+        if scale * channels != 1.0:
+            samples /= scale * channels
+        return samples
+    data = frame.to_ndarray()
     if frame.format.is_planar:
         samples = data.astype(np.float32).mean(axis=0)
     else:

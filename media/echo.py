@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import av
 import msgspec
 from aiortc import MediaStreamTrack, RTCDataChannel, RTCPeerConnection
+from aiortc.mediastreams import MediaStreamError
 
 from signaling.protocol import Peer
 
@@ -99,25 +100,64 @@ class Meter:
 
 
 class EchoTrack(MediaStreamTrack):
-    """Passes a received track back out, measuring each frame; waits until the source is attached."""
+    """Passes a received track back out, measuring each received frame; waits until the source is attached.
+
+    Video goes through a one-frame mailbox: a reader task keeps only the newest decoded frame, and the
+    sender encodes that one. When the encoder falls behind (a busy core), stale frames are skipped
+    instead of queueing without bound: the echo then lowers its frame rate rather than its latency,
+    which otherwise grew to seconds and never came back (docs/benchmarks.md). Audio passes every frame.
+    """
 
     def __init__(self, kind: str) -> None:
         super().__init__()
         self.kind = kind
         self.meter = Meter()
+        self.skipped = 0  # video frames replaced by a newer one before the encoder took them
         self._source: MediaStreamTrack | None = None
         self._attached = asyncio.Event()
+        self._latest: av.VideoFrame | None = None
+        self._fresh = asyncio.Event()
+        self._ended = False
+        self._reader: asyncio.Task[None] | None = None
 
     def attach(self, source: MediaStreamTrack) -> None:
         self._source = source
+        if self.kind == "video":
+            self._reader = asyncio.ensure_future(self._read_latest(source))
         self._attached.set()
+
+    async def _read_latest(self, source: MediaStreamTrack) -> None:
+        try:
+            while True:
+                frame = await source.recv()
+                self.meter.observe(frame)
+                if self._latest is not None:
+                    self.skipped += 1
+                self._latest = frame
+                self._fresh.set()
+        except MediaStreamError:
+            self._ended = True
+            self._fresh.set()
 
     async def recv(self) -> av.VideoFrame | av.AudioFrame:
         await self._attached.wait()
         assert self._source is not None
-        frame = await self._source.recv()
-        self.meter.observe(frame)
+        if self.kind != "video":
+            frame = await self._source.recv()
+            self.meter.observe(frame)
+            return frame
+        while self._latest is None:
+            if self._ended:
+                raise MediaStreamError
+            self._fresh.clear()
+            await self._fresh.wait()
+        frame, self._latest = self._latest, None
         return frame
+
+    def stop(self) -> None:
+        super().stop()
+        if self._reader is not None:
+            self._reader.cancel()
 
 
 def problems(report_video: VideoReceived | None, report_audio: AudioReceived | None, loss: float | None) -> list[str]:
@@ -193,8 +233,11 @@ class EchoBot(Participant):
 
     def on_peer_gone(self, peer: Peer) -> None:
         loop = self.loops.pop(peer.peer_id, None)
-        if loop is not None and loop.task is not None:
-            loop.task.cancel()
+        if loop is not None:
+            loop.video.stop()
+            loop.audio.stop()
+            if loop.task is not None:
+                loop.task.cancel()
         if not self.loops:
             self.empty.set()
 

@@ -33,6 +33,10 @@ from aiortc.sdp import candidate_from_sdp
 
 from signaling.protocol import BotRole, Peer
 
+from . import rtp_fastpath
+
+rtp_fastpath.install()
+
 log = logging.getLogger(__name__)
 
 

@@ -59,7 +59,8 @@ async def test_recorder_writes_grid_and_mixed_audio(server: RunningServer, tmp_p
         [audio] = container.streams.audio
         assert video.codec_context.name == "h264" and audio.codec_context.name == "aac"
         duration = float(container.duration / av.time_base)
-        assert 5 <= duration <= 7 and abs(duration - recorder.elapsed) < 0.5, (duration, recorder.elapsed)
+        # As long as the recording (which runs past 7 s when a loaded machine slows the probe's leaving).
+        assert duration >= 5 and abs(duration - recorder.elapsed) < 0.5, (duration, recorder.elapsed)
         cells = layout.grid(2, WIDTH, HEIGHT)
         tags = {"probe-a": 11, "probe-b": 22}
         both_seen = 0

@@ -6,6 +6,7 @@ import time
 
 import av
 import numpy as np
+import pytest
 
 from media import layout, pattern
 from media.echo import AudioReceived, VideoReceived, problems
@@ -60,3 +61,38 @@ def test_echo_report_words() -> None:
     nothing = problems(None, None, 12.0)
     assert any("camera" in p for p in nothing) and any("microphone" in p for p in nothing)
     assert any("12% of your packets" in p for p in nothing)
+
+
+async def test_echo_track_sends_the_newest_video_frame_and_skips_stale_ones() -> None:
+    import asyncio
+
+    from aiortc import MediaStreamTrack
+    from aiortc.mediastreams import MediaStreamError
+
+    from media.echo import EchoTrack
+
+    class Burst(MediaStreamTrack):
+        """Five frames at once (a decoder catching up), then the end of the track."""
+
+        kind = "video"
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.sent = 0
+
+        async def recv(self) -> av.VideoFrame:
+            if self.sent == 5:
+                raise MediaStreamError
+            frame = pattern_frame(pattern.Stamp(1, self.sent, 0))
+            self.sent += 1
+            return frame
+
+    track = EchoTrack("video")
+    source = Burst()
+    track.attach(source)
+    frame = await asyncio.wait_for(track.recv(), 5)
+    assert pattern.decode(luma(frame)) == pattern.Stamp(1, 4, 0)  # the newest one, not the first
+    assert track.skipped == 4 and len(track.meter.times) == 5  # every received frame is still measured
+    with pytest.raises(MediaStreamError):  # the source ended: so does the echo
+        await asyncio.wait_for(track.recv(), 5)
+    track.stop()
