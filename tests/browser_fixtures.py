@@ -51,11 +51,15 @@ class Browsers:
         self.pages: list[tuple[str, Page]] = []
         self.own_processes: list[OwnChromium] = []
 
-    async def separate_page(self, label: str) -> tuple[Page, OwnChromium]:
-        """A page in a Chromium process of its own, which the test may suspend like a machine gone dark."""
+    async def separate_page(self, label: str, extra_args: list[str] | None = None) -> tuple[Page, OwnChromium]:
+        """A page in a Chromium process of its own, which the test may suspend like a machine gone dark.
+        ``extra_args`` are per-process flags, e.g. ``--use-file-for-fake-video-capture`` for a camera of its own."""
         profile = tempfile.mkdtemp(prefix="noom-chromium-")
         context = await self.playwright.chromium.launch_persistent_context(
-            profile, executable_path=CHROMIUM, args=CHROMIUM_FLAGS, viewport={"width": 800, "height": 520}
+            profile,
+            executable_path=CHROMIUM,
+            args=CHROMIUM_FLAGS + (extra_args or []),
+            viewport={"width": 800, "height": 520},
         )
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
         page = context.pages[0] if context.pages else await context.new_page()
