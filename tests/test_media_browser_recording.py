@@ -80,18 +80,6 @@ async def test_noom_record_of_two_browsers(browsers: Browsers, server: RunningSe
     late = [image for t, image in images if t > recorded / 2]
     assert len(late) >= 10
     placed = [who_is_in(image, cells) for image in late]
-    print(
-        "who is in which cell:",
-        placed[-1],
-        "label errors:",
-        [
-            label_error(
-                late[-1].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32), c, n, max(12, HEIGHT // 24)
-            )
-            for c in cells
-            for n in PEOPLE
-        ],
-    )
     assert all(p == placed[-1] for p in placed[-10:]), placed
     assert sorted(placed[-1]) == sorted(PEOPLE), placed[-1]
     rate = audio.sample_rate
