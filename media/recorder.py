@@ -278,7 +278,11 @@ class RecorderBot(Participant):
         tiles = list(self.tiles.values())
         frames = max(written, round((stopped - self.started_at) * self.fps))
         if frames > written:
-            self._writer.write_video(self.composer.compose(tiles, stopped), frames - 1)
+            picture = self.composer.compose(tiles, stopped)
+            # Every missing slot, not just the last: the MP4 muxer times a lone last frame after a gap as if
+            # it followed the previous one, and the video would end early.
+            for index in range(written, frames):
+                self._writer.write_video(picture, index)
         self._mix(tiles, round(frames * SAMPLE_RATE / self.fps))
         self._writer.close()
 
