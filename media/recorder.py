@@ -1,9 +1,11 @@
 """The recorder bot: writes one MP4 (H.264 + AAC) of a call, videos in a grid with name labels and
 all audio mixed.
 
-Time comes from the wall clock: a tick every 1/fps seconds composes the latest frame of every peer
-into the grid and mixes exactly the audio samples due by then, so the file lasts as long as the
-recording did and audio and video stay in step however the peers' packets arrive. A peer keeps its
+Time comes from the wall clock, for both media: a tick every 1/fps seconds composes the latest frame
+of every peer into the grid, and each peer's audio is placed on the file's timeline where it arrived
+(kept gapless through jitter, see ``Tile.add_audio``) and mixed 150 ms behind the wall clock. So the
+file lasts as long as the recording did, and audio and video stay in step however the peers' packets
+arrive (docs/media.md has the measured offset). A peer keeps its
 tile once seen: while its camera is off, its frames stop, or after it left, the tile shows its name
 on a dark background. Composing and encoding run on one worker thread so the event loop keeps
 receiving media.
