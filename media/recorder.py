@@ -1,9 +1,11 @@
 """The recorder bot: writes one MP4 (H.264 + AAC) of a call, videos in a grid with name labels and
 all audio mixed.
 
-Time comes from the wall clock: a tick every 1/fps seconds composes the latest frame of every peer
-into the grid and mixes exactly the audio samples due by then, so the file lasts as long as the
-recording did and audio and video stay in step however the peers' packets arrive. A peer keeps its
+Time comes from the wall clock, for both media: a tick every 1/fps seconds composes the latest frame
+of every peer into the grid, and each peer's audio is placed on the file's timeline where it arrived
+(kept gapless through jitter, see ``Tile.add_audio``) and mixed 150 ms behind the wall clock. So the
+file lasts as long as the recording did, and audio and video stay in step however the peers' packets
+arrive (docs/media.md has the measured offset). A peer keeps its
 tile once seen: while its camera is off, its frames stop, or after it left, the tile shows its name
 on a dark background. Composing and encoding run on one worker thread so the event loop keeps
 receiving media.
@@ -17,7 +19,6 @@ import fractions
 import logging
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,7 +36,12 @@ from .participant import Participant
 log = logging.getLogger(__name__)
 
 STALE_VIDEO = 1.0  # seconds without a frame after which a tile goes dark (camera off, frozen, gone)
-MAX_AUDIO_BUFFER = 0.25  # seconds of audio kept per peer; older samples are dropped to bound the delay
+# Audio is placed on the file's timeline where it arrived, like video; the mix is written this far behind
+# the wall clock so that audio arriving a little late (network jitter) still finds its place.
+AUDIO_DELAY = 0.15
+RESYNC = 0.06  # seconds a peer's audio may run early or late of its arrival before it is re-placed
+SLEW = 48  # samples dropped per early chunk to pull a peer's audio back toward its earliest arrival (1 ms)
+TIMELINE = 2 * SAMPLE_RATE  # samples of not yet mixed audio kept per peer
 
 
 @dataclass(eq=False)
@@ -46,45 +52,46 @@ class Tile:
     frame: av.VideoFrame | None = None
     frame_at: float = 0.0
     left: bool = False
-    audio: deque[np.ndarray] = field(default_factory=deque)
-    audio_samples: int = 0
-    # The event loop appends audio while the worker thread takes it.
+    # The peer's audio by file sample position (a ring over TIMELINE samples), from ``mixed`` on.
+    audio: np.ndarray = field(default_factory=lambda: np.zeros(TIMELINE, np.float32))
+    mixed: int = 0
+    next_at: int | None = None  # where the peer's next chunk goes if its audio keeps flowing
+    # The event loop adds audio while the worker thread takes it.
     audio_lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add_audio(self, samples: np.ndarray) -> None:
-        with self.audio_lock:
-            self.audio.append(samples)
-            self.audio_samples += samples.size
-            while self.audio_samples > MAX_AUDIO_BUFFER * SAMPLE_RATE and len(self.audio) > 1:
-                self.audio_samples -= self.audio.popleft().size
+    def add_audio(self, samples: np.ndarray, arrived: int) -> None:
+        """Place a chunk whose last sample arrived at file position ``arrived``.
 
-    def clear_audio(self) -> None:
+        Chunks follow each other without gaps while they arrive about on time, so jitter does not chop the
+        sound; a chunk that arrives early pulls the peer's audio back a little (its earliest arrivals are the
+        ones with no extra delay), and one far off its place (a loss, a stall) re-places it.
+        """
+        start = arrived - samples.size
         with self.audio_lock:
-            self.audio.clear()
-            self.audio_samples = 0
+            if self.next_at is None or abs(start - self.next_at) > RESYNC * SAMPLE_RATE:
+                self.next_at = start
+            elif start < self.next_at:
+                samples = samples[min(self.next_at - start, SLEW) :]
+            at = self.next_at
+            self.next_at += samples.size
+            first, last = max(at, self.mixed), min(at + samples.size, self.mixed + TIMELINE)
+            if last > first:
+                self.audio[np.arange(first, last) % TIMELINE] = samples[first - at : last - at]
 
     def showing_video(self, now: float) -> bool:
         return not self.left and self.peer.video and self.frame is not None and now - self.frame_at < STALE_VIDEO
 
-    def take_audio(self, count: int) -> np.ndarray:
-        """The next ``count`` samples (zeros where none arrived)."""
-        out = np.zeros(count, dtype=np.float32)
+    def take_audio(self, start: int, until: int) -> np.ndarray:
+        """The peer's audio from file position ``start`` to ``until`` (zeros where none came)."""
+        out = np.zeros(max(0, until - start), np.float32)
         with self.audio_lock:
-            self._take(out, count)
+            first = max(start, self.mixed)
+            if until > first:
+                slots = np.arange(first, until) % TIMELINE
+                out[first - start :] = self.audio[slots]
+                self.audio[slots] = 0.0
+            self.mixed = max(self.mixed, until)
         return out
-
-    def _take(self, out: np.ndarray, count: int) -> None:
-        filled = 0
-        while filled < count and self.audio:
-            chunk = self.audio[0]
-            n = min(count - filled, chunk.size)
-            out[filled : filled + n] = chunk[:n]
-            filled += n
-            if n == chunk.size:
-                self.audio.popleft()
-            else:
-                self.audio[0] = chunk[n:]
-            self.audio_samples -= n
 
 
 class Composer:
@@ -178,6 +185,7 @@ class RecorderBot(Participant):
         self.composer = Composer(width, height)
         self.size = (width, height)
         self.frames_written = 0
+        self._video_frames = 0  # the file's video length in frames (the last index written + 1)
         self.started_at: float | None = None
         self.stopped_at: float | None = None
         self._stopping = asyncio.Event()
@@ -192,7 +200,9 @@ class RecorderBot(Participant):
             return None  # another recorder has nothing to show
         tile = self.tiles.get(peer.peer_id)
         if tile is None:
-            tile = self.tiles[peer.peer_id] = Tile(peer)
+            # Its audio timeline starts where the file's audio is now.
+            writer = getattr(self, "_writer", None)
+            tile = self.tiles[peer.peer_id] = Tile(peer, mixed=writer.audio_pts if writer else 0)
         return tile
 
     def on_track(self, peer: Peer, track: MediaStreamTrack) -> None:
@@ -213,7 +223,6 @@ class RecorderBot(Participant):
         tile = self.tiles.get(peer.peer_id)
         if tile is not None:
             tile.left = True
-            tile.clear_audio()
 
     async def _read_video(self, tile: Tile, track: MediaStreamTrack) -> None:
         while True:
@@ -231,7 +240,7 @@ class RecorderBot(Participant):
                 return
             if tile.left or self.started_at is None:
                 continue
-            tile.add_audio(mono(frame))
+            tile.add_audio(mono(frame), round((time.monotonic() - self.started_at) * SAMPLE_RATE))
 
     # ---- recording ----------------------------------------------------------------------------
 
@@ -251,27 +260,43 @@ class RecorderBot(Participant):
         log.info("recording room %s into %s", self.room, self.out)
         return ack
 
-    def _tick(self, index: int, now: float, samples_due: int) -> None:
+    def _tick(self, index: int, now: float, audio_until: int) -> None:
         tiles = list(self.tiles.values())
         self._writer.write_video(self.composer.compose(tiles, now), index)
-        if samples_due > 0:
-            mix = np.zeros(samples_due, dtype=np.float32)
-            for tile in tiles:
-                if not tile.left:
-                    mix += tile.take_audio(samples_due)
+        self._mix(tiles, audio_until)
+
+    def _mix(self, tiles: list[Tile], until: int) -> None:
+        start = self._writer.audio_pts
+        if until > start:
+            mix = np.zeros(until - start, dtype=np.float32)
+            for tile in tiles:  # a peer that left still has its last moments of audio to give
+                mix += tile.take_audio(start, until)
             self._writer.write_audio(np.clip(mix, -1.0, 1.0))
+
+    def _close(self, written: int, stopped: float) -> None:
+        # A last frame at the moment of the stop (the loop may have been waiting for its next slot, or busy)
+        # and audio up to where the video ends: both streams last as long as the recording did.
+        assert self.started_at is not None
+        tiles = list(self.tiles.values())
+        frames = max(written, round((stopped - self.started_at) * self.fps))
+        if frames > written:
+            picture = self.composer.compose(tiles, stopped)
+            # Every missing slot, not just the last: the MP4 muxer times a lone last frame after a gap as if
+            # it followed the previous one, and the video would end early.
+            for index in range(written, frames):
+                self._writer.write_video(picture, index)
+        self._mix(tiles, round(frames * SAMPLE_RATE / self.fps))
+        self._writer.close()
 
     async def _record(self) -> None:
         assert self.started_at is not None
         loop = asyncio.get_running_loop()
         index = 0
-        samples_written = 0
         while not self._stopping.is_set():
             now = time.monotonic()
-            elapsed = now - self.started_at
-            due = int(elapsed * SAMPLE_RATE) - samples_written
-            await loop.run_in_executor(self._worker, self._tick, index, now, due)
-            samples_written += max(0, due)
+            audio_until = int((now - self.started_at - AUDIO_DELAY) * SAMPLE_RATE)
+            await loop.run_in_executor(self._worker, self._tick, index, now, audio_until)
+            self._video_frames = index + 1
             self.frames_written += 1
             # Next frame on the wall-clock grid; if we fell behind (busy CPU), skip the missed slots.
             index = max(index + 1, int((time.monotonic() - self.started_at) * self.fps))
@@ -285,10 +310,11 @@ class RecorderBot(Participant):
         """Stop recording and close the file (the bot stays in the room until ``stop``)."""
         self._stopping.set()
         if self._loop_task is not None:
+            stopped = time.monotonic()
             await self._loop_task
-            self.stopped_at = time.monotonic()
             self._loop_task = None
-            await asyncio.get_running_loop().run_in_executor(self._worker, self._writer.close)
+            await asyncio.get_running_loop().run_in_executor(self._worker, self._close, self._video_frames, stopped)
+            self.stopped_at = stopped
             log.info("recording of room %s closed: %s (%.1f s)", self.room, self.out, self.elapsed)
         return self.out
 

@@ -15,7 +15,7 @@ import shutil
 import signal
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,7 @@ class Browsers:
         self.pages: list[tuple[str, Page]] = []
         self.own_processes: list[OwnChromium] = []
 
-    async def separate_page(self, label: str, extra_args: tuple[str, ...] = ()) -> tuple[Page, OwnChromium]:
+    async def separate_page(self, label: str, extra_args: Sequence[str] = ()) -> tuple[Page, OwnChromium]:
         """A page in a Chromium process of its own (with its own fake-capture flags, say), which the test may
         also suspend like a machine gone dark."""
         profile = tempfile.mkdtemp(prefix="noom-chromium-")

@@ -1,10 +1,13 @@
-"""A friendlier fake camera for the README screenshots: a cartoon person in a room, as a Y4M file Chromium loops.
+"""Known media for Chromium's fake capture devices, as files it loops.
 
-Chromium's own fake camera is a green test pattern; the screenshots should show what a call looks like.
+A cartoon person in a room for the README screenshots (Chromium's own fake camera is a green test pattern; the
+screenshots should show what a call looks like), and plain coloured cameras and pure tones for tests that must
+tell two browsers apart in a recording.
 """
 
 from __future__ import annotations
 
+import wave
 from pathlib import Path
 
 import numpy as np
@@ -42,12 +45,13 @@ def _frame(t: float) -> np.ndarray:
 
 
 def _i420(rgb: np.ndarray) -> bytes:
+    height, width = rgb.shape[:2]
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
     y = 16 + 0.257 * r + 0.504 * g + 0.098 * b
     u = 128 - 0.148 * r - 0.291 * g + 0.439 * b
     v = 128 + 0.439 * r - 0.368 * g - 0.071 * b
-    u = u.reshape(HEIGHT // 2, 2, WIDTH // 2, 2).mean(axis=(1, 3))
-    v = v.reshape(HEIGHT // 2, 2, WIDTH // 2, 2).mean(axis=(1, 3))
+    u = u.reshape(height // 2, 2, width // 2, 2).mean(axis=(1, 3))
+    v = v.reshape(height // 2, 2, width // 2, 2).mean(axis=(1, 3))
     return b"".join(np.clip(p, 0, 255).astype(np.uint8).tobytes() for p in (y, u, v))
 
 
@@ -58,4 +62,33 @@ def write_person_y4m(path: Path) -> Path:
         for i in range(FRAMES):
             f.write(b"FRAME\n")
             f.write(_i420(_frame(i / FRAMES)))
+    return path
+
+
+def write_color_y4m(
+    path: Path, rgb: tuple[int, int, int], width: int = 320, height: int = 240, fps: int = 15, frames: int = 15
+) -> Path:
+    """A camera showing one colour, with a small white square moving along the bottom so the video visibly plays."""
+    with path.open("wb") as f:
+        f.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for i in range(frames):
+            image = np.empty((height, width, 3), np.float32)
+            image[:] = rgb
+            side = height // 8
+            x = (width - side) * i // max(1, frames - 1)
+            image[height - side - 4 : height - 4, x : x + side] = 255
+            f.write(b"FRAME\n")
+            f.write(_i420(image))
+    return path
+
+
+def write_tone_wav(path: Path, hz: float, seconds: float = 2.0, rate: int = 48000, amplitude: float = 0.3) -> Path:
+    """A microphone playing a pure tone: mono 16-bit PCM (a whole number of Hz loops without a click)."""
+    t = np.arange(int(seconds * rate)) / rate
+    samples = (amplitude * 32767 * np.sin(2 * np.pi * hz * t)).astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples.tobytes())
     return path

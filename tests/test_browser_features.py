@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import wave
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import av
-import numpy as np
 from playwright.async_api import Page
 
 from signaling.app import SIGNALING_KEY
 
 from .browser_fixtures import Browsers, assert_receiving, eventually, join, open_room, remote_tile, stats, tiles
+from .fake_media import write_tone_wav
 from .helpers import Client, RunningServer
 
 PING_INTERVAL = 1.0
@@ -140,7 +139,7 @@ async def test_alone_in_a_call_hint_invite_and_recording(
     browsers: Browsers, server: RunningServer, tmp_path: Path
 ) -> None:
     # A microphone that hears a steady tone (the default fake one only beeps briefly now and then).
-    tone = _write_tone(tmp_path / "tone.wav", 440.0)
+    tone = write_tone_wav(tmp_path / "tone.wav", 440.0, amplitude=0.5)
     alice, _ = await browsers.separate_page("alice", (f"--use-file-for-fake-audio-capture={tone}",))
     await alice.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
     await join(alice, server.url, "rec", "Alice")
@@ -188,18 +187,6 @@ async def test_alone_in_a_call_hint_invite_and_recording(
     with av.open(str(path)) as container:
         assert sorted(s.codec_context.name for s in container.streams) == ["aac", "h264"]
         assert container.duration / av.time_base >= 1.5
-
-
-def _write_tone(path: Path, hz: float, seconds: float = 5.0, rate: int = 48_000) -> Path:
-    """A mono 16-bit WAV of a steady sine (Chromium loops a fake-capture file)."""
-    t = np.arange(int(seconds * rate)) / rate
-    samples = (0.5 * np.sin(2 * np.pi * hz * t) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(samples.tobytes())
-    return path
 
 
 _DENIED = """navigator.mediaDevices.getUserMedia = async () => {

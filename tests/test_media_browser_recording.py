@@ -1,100 +1,114 @@
-"""``noom record`` on a call of two Chromium peers: the recorder, as a newcomer, offers to both browsers."""
+"""``noom record`` on a live call of two Chromium browsers on the real room page.
+
+Each browser is its own Chromium process with a camera and microphone of its own (a red or blue picture, a
+600 Hz or 1500 Hz tone), so the recording can be checked for who is where: both pictures side by side, each
+in its own grid cell under its own name label, and both tones in the mix. The recorder, as the newcomer,
+offers to both browsers (which are polite toward bots), and their call goes on while it records.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import re
+import sys
 from pathlib import Path
 
 import av
 import numpy as np
-from playwright.async_api import Browser, Page
 
 from media import layout
-from media.recorder import RecorderBot
+from media.audio import tone_present
 
+from .browser_fixtures import Browsers, assert_receiving, eventually, join
+from .fake_media import write_color_y4m, write_tone_wav
 from .helpers import RunningServer
-from .media_helpers import (
-    browser_fixture,  # noqa: F401  (provides the `browser` fixture)
-    wait_until,
-)
 
-# A minimal polite call client of protocol v1, as the call page would be: answers every offer with its
-# camera and microphone, offers to the peers in its join ack, trickles ICE.
-CALL_CLIENT = """async ({ room, name }) => {
-  const { io } = await import("/vendor/socket.io/socket.io.esm.min.js");
-  const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 320, height: 240 } });
-  const socket = io({ transports: ["websocket"] });
-  await new Promise((resolve) => socket.on("connect", resolve));
-  const ack = await socket.emitWithAck("join", { room, name });
-  const pcs = new Map();
-  const pcFor = (id) => {
-    if (!pcs.has(id)) {
-      const pc = new RTCPeerConnection({ iceServers: ack.iceServers });
-      stream.getTracks().forEach((t) => pc.addTrack(t, stream));
-      pc.onicecandidate = (e) => socket.emit("ice", { to: id, candidate: e.candidate ? e.candidate.toJSON() : null });
-      pcs.set(id, pc);
-    }
-    return pcs.get(id);
-  };
-  socket.on("offer", async ({ from, sdp }) => {
-    const pc = pcFor(from);
-    await pc.setRemoteDescription({ type: "offer", sdp });
-    await pc.setLocalDescription();
-    socket.emit("answer", { to: from, sdp: pc.localDescription.sdp });
-  });
-  socket.on("answer", ({ from, sdp }) => pcs.get(from)?.setRemoteDescription({ type: "answer", sdp }));
-  socket.on("ice", ({ from, candidate }) => pcs.get(from)?.addIceCandidate(candidate));
-  for (const peer of ack.peers) {
-    const pc = pcFor(peer.peerId);
-    await pc.setLocalDescription();
-    socket.emit("offer", { to: peer.peerId, sdp: pc.localDescription.sdp });
-  }
-  window.noomTest = { pcs };
-}"""
-
-CONNECTED = (
-    "() => window.noomTest && [...window.noomTest.pcs.values()].some((pc) => pc.connectionState === 'connected')"
-)
+WIDTH, HEIGHT, DURATION = 640, 360, 6
+PEOPLE = {"Ada": ((220, 30, 30), 600), "Bob": ((30, 40, 220), 1500)}  # name: (camera colour, microphone tone)
 
 
-async def join_call(browser: Browser, server: RunningServer, name: str) -> Page:
-    page = await browser.new_page()
-    await page.goto(server.url + "/echo")  # any page of ours: same origin, same CSP
-    await page.evaluate(CALL_CLIENT, {"room": "call", "name": name})
-    return page
-
-
-async def test_recording_a_call_of_two_browsers(server: RunningServer, browser: Browser, tmp_path: Path) -> None:
-    ada = await join_call(browser, server, "Ada")
-    await join_call(browser, server, "Bob")
-    await ada.wait_for_function(CONNECTED, timeout=30_000)
-    out = tmp_path / "call.mp4"
-    recorder = RecorderBot(server.url, "call", out, width=640, height=240, fps=15)
-    await recorder.start()
-    try:
-        await wait_until(
-            lambda: sum(t.frame is not None for t in recorder.tiles.values()) == 2, 30, "video from both browsers"
+async def test_noom_record_of_two_browsers(browsers: Browsers, server: RunningServer, tmp_path: Path) -> None:
+    pages = {}
+    for name, (rgb, hz) in PEOPLE.items():
+        camera = write_color_y4m(tmp_path / f"{name}.y4m", rgb)
+        microphone = write_tone_wav(tmp_path / f"{name}.wav", hz)
+        pages[name], _ = await browsers.separate_page(
+            name.lower(),
+            [f"--use-file-for-fake-video-capture={camera}", f"--use-file-for-fake-audio-capture={microphone}"],
         )
-        start = recorder.elapsed
-        await wait_until(lambda: recorder.elapsed > start + 3, 30, "3 s of recording")
-        await recorder.finish()
+        await join(pages[name], server.url, "recorded", name)
+    await assert_receiving(pages["Ada"], "Bob")
+    await assert_receiving(pages["Bob"], "Ada")
+
+    out = tmp_path / "call.mp4"
+    record = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "signaling.cli", "record", "--url", server.url, "--room", "recorded",
+        "--out", str(out), "--duration", str(DURATION), "--width", str(WIDTH), "--height", str(HEIGHT),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    communicate = asyncio.ensure_future(record.communicate())
+    try:
+        # While it records, both people see the REC indicator and still see and hear each other.
+        for name, page in pages.items():
+            await eventually(lambda page=page: page.locator("#rec-indicator").is_visible(), f"{name} sees REC")
+        await assert_receiving(pages["Ada"], "Bob")
+        await assert_receiving(pages["Bob"], "Ada")
+        _, err = await asyncio.wait_for(communicate, 60)
     finally:
-        await recorder.stop()
-    names = [t.peer.name for t in recorder.tiles.values()]
-    assert sorted(names) == ["Ada", "Bob"]
-    cells = layout.grid(2, 640, 240)
+        if record.returncode is None:
+            record.terminate()
+            await record.wait()
+    stderr = err.decode()
+    assert record.returncode == 0, stderr
+    recorded = float(re.search(r"Saved ([0-9.]+) s", stderr).group(1))  # type: ignore[union-attr]
+
     with av.open(str(out)) as container:
-        assert {s.codec_context.name for s in container.streams} == {"h264", "aac"}
-        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+        [video] = container.streams.video
+        [audio] = container.streams.audio
+        assert video.codec_context.name == "h264" and audio.codec_context.name == "aac"
+        durations = {s.type: float(s.duration * s.time_base) for s in (video, audio)}
+        images = [(float(f.pts * f.time_base), f.to_ndarray(format="rgb24")) for f in container.decode(video)]
+    with av.open(str(out)) as container:
+        samples = np.concatenate([f.to_ndarray().reshape(-1) for f in container.decode(audio=0)])
+    print(f"recorded {recorded:.2f} s; stream durations {durations}")
+    assert abs(recorded - DURATION) < 1.0
+    for kind, seconds in durations.items():
+        assert abs(seconds - recorded) <= 0.5, f"the {kind} stream lasts {seconds:.2f} s of {recorded:.2f} s recorded"
 
-    # Chromium's fake camera is green: once both browsers are in, their cells side by side show it.
-    def both_green(image: np.ndarray) -> bool:
-        for cell in cells:
-            box = layout.fit(cell, 4 / 3)
-            region = image[box.y : box.y + box.h, box.x : box.x + box.w].astype(float)
-            green, red = region[..., 1].mean(), region[..., 0].mean()
-            if not (green > 80 and green > 2 * red):
-                return False
-        return True
+    # The second half of the recording: both people in their cells, each under their own name.
+    cells = layout.grid(2, WIDTH, HEIGHT)
+    late = [image for t, image in images if t > recorded / 2]
+    assert len(late) >= 10
+    placed = [who_is_in(image, cells) for image in late]
+    assert all(p == placed[-1] for p in placed[-10:]), placed
+    assert sorted(placed[-1]) == sorted(PEOPLE), placed[-1]
+    rate = audio.sample_rate
+    mix = samples[len(samples) // 2 :]
+    for name, (_, hz) in PEOPLE.items():
+        assert tone_present(mix, hz, rate), f"{name}'s {hz} Hz tone is not in the recording's audio"
 
-    assert len(frames) >= 10
-    assert sum(both_green(image) for image in frames[len(frames) // 2 :]) >= 3
+
+def who_is_in(image: np.ndarray, cells: list[layout.Rect]) -> list[str | None]:
+    """Per cell, the person whose camera colour fills it and whose name label is at its bottom-left corner."""
+    found: list[str | None] = []
+    size = max(12, HEIGHT // 24)  # the recorder's label size (Composer)
+    luma = image.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    for cell in cells:
+        box = layout.fit(cell, 4 / 3)
+        middle = image[box.y + box.h // 4 : box.y + box.h // 2, box.x + box.w // 4 : box.x + 3 * box.w // 4]
+        colour = middle.reshape(-1, 3).mean(axis=0)
+        by_colour = [name for name, (rgb, _) in PEOPLE.items() if np.abs(colour - np.array(rgb)).max() < 60]
+        errors = {name: label_error(luma, cell, name, size) for name in PEOPLE}
+        by_label = min(errors, key=errors.__getitem__)
+        found.append(by_label if by_colour == [by_label] and errors[by_label] < 20 else None)
+    return found
+
+
+def label_error(luma: np.ndarray, cell: layout.Rect, name: str, size: int) -> float:
+    """How far the picture is from ``name``'s label, as the recorder draws it, where it puts it in ``cell``
+    (mean absolute luma difference)."""
+    expected = layout.label(name, size)[0].astype(np.float32)
+    h, w = expected.shape
+    x, y = (cell.x + 6) & ~1, (cell.y + cell.h - h - 6) & ~1
+    seen = luma[y : y + h, x : x + w]
+    return float(np.abs(seen - expected).mean()) if seen.shape == expected.shape else 255.0

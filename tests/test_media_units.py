@@ -11,7 +11,7 @@ import pytest
 from media import layout, pattern
 from media.echo import AudioReceived, VideoReceived, problems
 from media.probe import luma
-from media.recorder import Composer, Tile
+from media.recorder import SLEW, Composer, Tile
 from signaling.protocol import Peer
 
 
@@ -96,3 +96,21 @@ async def test_echo_track_sends_the_newest_video_frame_and_skips_stale_ones() ->
     with pytest.raises(MediaStreamError):  # the source ended: so does the echo
         await asyncio.wait_for(track.recv(), 5)
     track.stop()
+
+
+def test_recorder_audio_goes_where_it_arrived_gapless_through_jitter() -> None:
+    tile = Tile(Peer(peer_id="p", name="Ada"))
+    chunk = 960  # 20 ms at 48 kHz
+    # Chunks arriving up to 10 ms off their pace follow each other without gaps; the one that came early
+    # (the third) pulls the audio back toward it by SLEW samples.
+    for i, jitter in enumerate([0, 480, -240, 240, 0]):
+        tile.add_audio(np.full(chunk, i + 1, np.float32), 10_000 + (i + 1) * chunk + jitter)
+    mixed = tile.take_audio(10_000, 10_000 + 5 * chunk)
+    assert [int(v) for v in mixed[::chunk]] == [1, 2, 3, 4, 5] and mixed[: 5 * chunk - SLEW].min() == 1.0
+    # After a stall (a chunk 200 ms late), the audio goes where it arrived, with silence in between.
+    late = 10_000 + 6 * chunk + 9600
+    tile.add_audio(np.full(chunk, 9, np.float32), late)
+    mixed = tile.take_audio(10_000 + 5 * chunk, late)
+    assert mixed[: 9600 - 1].max() == 0.0 and (mixed[-chunk:] == 9).all()
+    # Nothing is taken twice.
+    assert tile.take_audio(10_000, late).max() == 0.0
