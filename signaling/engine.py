@@ -170,7 +170,12 @@ async def _websocket_handler(self: eio_async_socket.AsyncSocket, ws: eio_aiohttp
             try:
                 packets = await self.poll()
             except eio_exceptions.QueueEmpty:
-                break
+                # A quiet queue is normal here: pings and most messages go out directly in ``_send``.
+                # Liveness is the reader's job (it stops this writer with None); only a socket closed
+                # meanwhile ends the writer.
+                if self.closed:
+                    break
+                continue
             if not packets:
                 break
             self.writer_busy = True
