@@ -135,7 +135,7 @@ export class PeerLink {
   retryIce(delay) {
     clearTimeout(this.graceTimer);
     this.graceTimer = setTimeout(() => {
-      if (["disconnected", "failed", "checking"].includes(this.pc.connectionState)) this.restartIce();
+      if (["disconnected", "failed", "connecting"].includes(this.pc.connectionState)) this.restartIce();
     }, delay);
   }
 
