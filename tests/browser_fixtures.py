@@ -270,3 +270,47 @@ async def _playing_tile(page: Page, name: str) -> dict[str, Any] | None:
 async def _rising(page: Page, peer_id: str, first: dict[str, Any]) -> bool:
     now = await stats(page, peer_id)
     return now["framesDecoded"] > first["framesDecoded"] and now["audioPackets"] > first["audioPackets"]
+
+
+async def flowing(page: Page, name: str, not_peer: str | None = None) -> bool:
+    """``name``'s video is on ``page``'s stage and frames are being decoded right now (two samples 0.4 s apart),
+    so a frozen last frame of a dead connection does not count. With ``not_peer``, only a tile of a new
+    peer id counts (the person re-joined)."""
+    tile = await remote_tile(page, name)
+    if not tile or tile["videoWidth"] == 0 or tile["peerId"] == not_peer:
+        return False
+    first = await page.evaluate("(id) => window.noom.stats(id)", tile["peerId"])
+    await asyncio.sleep(0.4)
+    again = await page.evaluate("(id) => window.noom.stats(id)", tile["peerId"])
+    return bool(first and again and again["framesDecoded"] > first["framesDecoded"])
+
+
+async def resumed_within(pairs: list[tuple[Page, str, str | None]], since: float, bound: float) -> float:
+    """Wait until video flows again for every (page, name, old peer id or None; see ``flowing``) and return
+    the seconds since ``since`` (a ``time.monotonic()`` taken when the fault ended); fail if that is more
+    than ``bound``."""
+    for page, name, old in pairs:
+        left = since + bound - time.monotonic()
+        await eventually(lambda p=page, n=name, o=old: flowing(p, n, o), f"{name}'s video flows again", left, 0.1)
+    took = time.monotonic() - since
+    assert took <= bound, f"the call took {took:.1f}s to resume, more than {bound:.0f}s"
+    return took
+
+
+async def send_chat(page: Page, text: str) -> None:
+    """Type ``text`` into the chat panel and send it, as a person would."""
+    if await page.locator("#side-chat").is_hidden():
+        await page.locator("#btn-chat").click()
+    await page.fill("#chat-input", text)
+    await page.get_by_role("button", name="Send message").click()
+
+
+async def chat_texts(page: Page) -> list[str]:
+    """The chat messages on ``page``, oldest first (the list exists even while the panel is closed)."""
+    return await page.evaluate(
+        "() => Array.from(document.querySelectorAll('#chat-list .chat-text'), (p) => p.textContent)"
+    )
+
+
+async def has_chat(page: Page, text: str) -> bool:
+    return text in await chat_texts(page)

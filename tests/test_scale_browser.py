@@ -1,4 +1,5 @@
-"""A browser on the lobby of ``noom serve --workers 2`` (websocket only) sees rooms made through either worker."""
+"""Browsers on ``noom serve --workers 2`` (websocket only): the lobby sees rooms made through either worker, and
+two people hold a call on the room page."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, async_playwright, expect
 
+from .browser_fixtures import Browsers, assert_receiving, eventually, has_chat, join, send_chat
 from .helpers import Client
 from .services import NoomProcess, RedisServer
 
@@ -45,5 +47,27 @@ async def test_lobby_works_against_two_workers(tmp_path: Path, browser: Browser)
     finally:
         for client in clients:
             await client.close()
+        noom.stop()
+        redis.stop()
+
+
+async def test_call_on_the_room_page_through_two_workers(browsers: Browsers, tmp_path: Path) -> None:
+    """Issue 5: the one documented command runs two processes on one Redis, and two people on the real room
+    page hold a call through it as through one server: each sees the other's video, chat reaches both."""
+    redis = RedisServer(tmp_path).start()
+    noom = NoomProcess("--workers", "2", "--redis-url", redis.url, "--shutdown-timeout", "2", log=tmp_path / "noom.log")
+    try:
+        await noom.start()
+        alice, bob = await browsers.page("alice"), await browsers.page("bob")
+        await join(alice, noom.url, "two-workers", "Alice")
+        await join(bob, noom.url, "two-workers", "Bob")
+        await assert_receiving(alice, "Bob")
+        await assert_receiving(bob, "Alice")
+        await send_chat(alice, "hello through two workers")
+        for page in (alice, bob):
+            await eventually(
+                lambda page=page: has_chat(page, "hello through two workers"), "the chat shows on both pages"
+            )
+    finally:
         noom.stop()
         redis.stop()

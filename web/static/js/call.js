@@ -166,8 +166,9 @@ export class Call {
         this.renderPeople();
       },
       chat: (message) => this.showChat(message, true),
-      disconnect: () => {
+      disconnect: (reason) => {
         if (this.ended) return;
+        console.info(`noom: signaling connection lost (${reason}); reconnecting`);
         show($("conn-banner"), true);
         this.wasDisconnected = true;
       },

@@ -6,7 +6,11 @@
 // and one answer set up the call. Camera, microphone and screen changes later use replaceTrack only.
 
 const DISCONNECTED_GRACE_MS = 4000; // how long "disconnected" may last before we restart ICE
-const MAX_ICE_RESTARTS = 5; // per outage; reset once connected again
+// A restart made while the path is still down fails quietly (Chrome stops checking pairs whose sends
+// failed) and the state may not change again, so we try again at this pace until connected: the call
+// comes back within a few seconds of the network.
+const RESTART_RETRY_MS = 3000;
+const MAX_ICE_RESTARTS = 20; // per outage (about a minute); reset once connected again
 
 export class PeerLink {
   /**
@@ -31,6 +35,7 @@ export class PeerLink {
     this.ignoreOffer = false;
     this.queue = Promise.resolve();
     this.restarts = 0;
+    this.totalRestarts = 0;
     this.graceTimer = null;
     this.closed = false;
     this.lastStats = null;
@@ -120,21 +125,27 @@ export class PeerLink {
 
   watchConnection() {
     const state = this.pc.connectionState;
+    if (state === "connected") {
+      clearTimeout(this.graceTimer);
+      this.restarts = 0;
+    } else if (state === "failed") this.restartIce();
+    else if (state === "disconnected" && !this.restarts) this.retryIce(DISCONNECTED_GRACE_MS);
+  }
+
+  retryIce(delay) {
     clearTimeout(this.graceTimer);
-    if (state === "connected") this.restarts = 0;
-    else if (state === "failed") this.restartIce();
-    else if (state === "disconnected") {
-      this.graceTimer = setTimeout(() => {
-        if (["disconnected", "failed"].includes(this.pc.connectionState)) this.restartIce();
-      }, DISCONNECTED_GRACE_MS);
-    }
+    this.graceTimer = setTimeout(() => {
+      if (["disconnected", "failed", "connecting"].includes(this.pc.connectionState)) this.restartIce();
+    }, delay);
   }
 
   restartIce() {
     if (this.closed || this.restarts >= MAX_ICE_RESTARTS) return;
     this.restarts += 1;
+    this.totalRestarts += 1;
     console.info(`noom: restarting ICE toward ${this.peerId} (attempt ${this.restarts})`);
     this.pc.restartIce(); // fires negotiationneeded; perfect negotiation handles a simultaneous restart
+    this.retryIce(RESTART_RETRY_MS); // until connected again
   }
 
   /** Current audio level of the remote peer (0..1), cheap enough to poll several times a second. */
@@ -150,10 +161,12 @@ export class PeerLink {
   /** RTT, loss and frame rate since the previous call, plus raw counters the tests read. */
   async stats() {
     const report = await this.pc.getStats();
-    const out = { rtt: null, fps: 0, framesDecoded: 0, videoWidth: 0, audioPackets: 0, videoPackets: 0, lost: 0 };
+    const out = { rtt: null, iceUfrag: null, fps: 0, framesDecoded: 0, videoWidth: 0, audioPackets: 0, videoPackets: 0, lost: 0 };
     let pairId = null;
     report.forEach((s) => {
-      if (s.type === "transport" && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
+      if (s.type !== "transport") return;
+      if (s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
+      out.iceUfrag = s.iceLocalUsernameFragment || null; // changes with every ICE restart
     });
     report.forEach((s) => {
       if (s.type === "candidate-pair" && (s.id === pairId || (!pairId && s.nominated && s.state === "succeeded"))) {
@@ -177,6 +190,7 @@ export class PeerLink {
     const dLost = previous ? out.lost - previous.lost : out.lost;
     out.loss = dReceived + dLost > 0 ? Math.max(0, dLost) / (dReceived + Math.max(0, dLost)) : 0;
     out.state = this.pc.connectionState;
+    out.iceRestarts = this.totalRestarts;
     this.lastStats = { received, lost: out.lost };
     return out;
   }
