@@ -18,7 +18,7 @@ def _ice_servers(text: str) -> list[dict[str, Any]]:
     except json.JSONDecodeError as exc:
         raise argparse.ArgumentTypeError(f"ICE servers must be a JSON list of RTCIceServer objects: {exc}") from None
     if not isinstance(value, list) or not all(isinstance(s, dict) and "urls" in s for s in value):
-        raise argparse.ArgumentTypeError('ICE servers must be a JSON list like [{"urls": "stun:stun.example.org"}]')
+        raise argparse.ArgumentTypeError('ICE servers must be a JSON list like [{"urls": "stun:192.0.2.10:3478"}]')
     return value
 
 
