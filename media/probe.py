@@ -148,7 +148,6 @@ class ProbeBot(Participant):
         self.size = (width, height)
         self.fps = fps
         self.received: dict[str, _Received] = {}
-        self._readers: set[asyncio.Task[None]] = set()
         self._started = time.monotonic()
 
     def outgoing_tracks(self, peer: Peer) -> list[MediaStreamTrack]:
@@ -158,9 +157,7 @@ class ProbeBot(Participant):
     def on_track(self, peer: Peer, track: MediaStreamTrack) -> None:
         received = self.received.setdefault(peer.peer_id, _Received(peer))
         reader = self._read_video if track.kind == "video" else self._read_audio
-        task = asyncio.ensure_future(reader(received, track))
-        self._readers.add(task)
-        task.add_done_callback(self._readers.discard)
+        self._spawn(reader(received, track))  # cancelled by Participant.stop
 
     def on_peer_changed(self, peer: Peer) -> None:
         if peer.peer_id in self.received:
@@ -258,8 +255,3 @@ class ProbeBot(Participant):
             received.tags.clear()
             received.latencies.clear()
         self._started = time.monotonic()
-
-    async def stop(self, farewell: bool = True) -> None:
-        await super().stop(farewell)
-        for task in list(self._readers):
-            task.cancel()

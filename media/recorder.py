@@ -190,7 +190,6 @@ class RecorderBot(Participant):
         self.stopped_at: float | None = None
         self._stopping = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
-        self._readers: set[asyncio.Task[None]] = set()
         self._worker = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="recorder")
 
     # ---- what we receive ----------------------------------------------------------------------
@@ -211,9 +210,7 @@ class RecorderBot(Participant):
             return
         tile.left = False
         reader = self._read_video if track.kind == "video" else self._read_audio
-        task = asyncio.ensure_future(reader(tile, track))
-        self._readers.add(task)
-        task.add_done_callback(self._readers.discard)
+        self._spawn(reader(tile, track))  # cancelled by Participant.stop
 
     def on_peer_changed(self, peer: Peer) -> None:
         if peer.peer_id in self.tiles:
@@ -321,6 +318,4 @@ class RecorderBot(Participant):
     async def stop(self, farewell: bool = True) -> None:
         await self.finish()
         await super().stop(farewell)
-        for task in list(self._readers):
-            task.cancel()
         self._worker.shutdown(wait=False)
