@@ -5,10 +5,10 @@ import { confirmAction, el, icon, show, toast } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
 
-/** What a refused host or recording request means, in words (the server's message is the fallback). */
+/** What a refused host or recording request means, in words. ``busy`` has several causes (no recorder on
+ * this server, all recorders in use): the server's own sentence says which. */
 const REFUSED = {
   "not-allowed": "Only the host can do that.",
-  busy: "The server is recording as many calls as it can right now. Try again later.",
   "already-recording": "This call is already being recorded.",
   "not-recording": "This call is not being recorded any more.",
   "unknown-peer": "That person has already left.",
@@ -18,7 +18,10 @@ const REFUSED = {
 const NO_STATE = { host: null, locked: false, waitingRoom: false, recording: null };
 
 function refusal(ack) {
-  return REFUSED[ack.error?.code] || ack.error?.message || "That did not work. Try again.";
+  const known = REFUSED[ack.error?.code];
+  if (known) return known;
+  const message = ack.error?.message || "that did not work: try again";
+  return message[0].toUpperCase() + message.slice(1) + (/[.!?]$/.test(message) ? "" : ".");
 }
 
 export class Moderation {
