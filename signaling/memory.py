@@ -60,12 +60,13 @@ class MemoryRoomStore(RoomStore):
             state = self._rooms.setdefault(room, _Room(password_hash, unlisted))
             if state.password_hash is not password_hash:
                 return await self.join(room, peer, password, capacity, unlisted, sid=sid, client=client, entry=entry)
-        elif state.password_hash is not None and entry != "bot":
+        elif state.password_hash is not None and entry == "open":
             if not password or not await verify_password(password, state.password_hash):
                 raise wrong_password()
             if self._rooms.get(room) is not state:  # the room emptied and went away meanwhile
                 return await self.join(room, peer, password, capacity, unlisted, sid=sid, client=client, entry=entry)
-        if entry == "open" and state.peers and (refusal := door_error(state.state)):
+        # The doors need a host to open them: a room with only bots in it lets people in.
+        if entry == "open" and state.state.host is not None and (refusal := door_error(state.state)):
             raise refusal
         if len(state.peers) >= capacity:
             raise ProtocolError("room-full", f"this room already has {capacity} participants: try another room")

@@ -15,8 +15,8 @@ from typing import Literal
 
 from .protocol import ChatMessage, Peer, ProtocolError, RecordingInfo, RoomState, RoomSummary, WaitingEntry
 
-# How a join gets past the room's doors: ``open`` obeys the lock and the waiting room; ``admitted`` (a host's
-# ticket) and ``bot`` (our own processes) pass both. The password is checked in every case but ``bot``.
+# How a join gets past the room's doors: ``open`` needs the password and obeys the lock and the waiting room;
+# ``admitted`` (a host's ticket: its password was checked before it waited) and ``bot`` (our own processes) pass.
 Entry = Literal["open", "admitted", "bot"]
 
 

@@ -90,12 +90,21 @@ async def test_lock_and_waiting_room_stop_open_joins_only(store: RoomStore) -> N
     await store.update_state("r", {"locked": True})
     await refusal("room-locked", store.join("r", human("bob"), "pw", 8))
     await refusal("wrong-password", store.join("r", human("bob"), "nope", 8))  # the password comes first
-    await store.join("r", human("bob"), "pw", 8, entry="admitted")
+    await store.join("r", human("bob"), None, 8, entry="admitted")  # its password was checked before it waited
     await store.join("r", bot("rec"), None, 8, entry="bot")  # our own bots need no password
     await store.update_state("r", {"locked": False, "waiting_room": True})
     await refusal("waiting", store.join("r", human("carol"), "pw", 8))
     await refusal("wrong-password", store.join("r", human("carol"), None, 8))
     assert [p.peer_id for p in await store.peers("r")] == ["alice", "bob", "rec"]
+
+
+async def test_without_a_host_the_doors_stay_open(store: RoomStore) -> None:
+    await store.join("r", human("alice"), None, 8)
+    await store.join("r", bot("rec"), None, 8, entry="bot")
+    await store.update_state("r", {"locked": True, "waiting_room": True})
+    await store.leave("alice")  # nobody is left to let anyone in
+    joined = await store.join("r", human("bob"), None, 8)
+    assert joined.state.host == "bob" and joined.state.locked and joined.state.waiting_room
 
 
 async def test_waiting_queue_keeps_order_and_gives_each_entry_once(store: RoomStore) -> None:
