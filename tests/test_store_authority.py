@@ -149,3 +149,93 @@ async def test_media_changes_keep_the_seat(store: RoomStore) -> None:
     await store.update_peer("alice", {"audio": False})
     member = await store.member("alice")
     assert member is not None and member.peer.audio is False and member.sid == "s"
+
+
+# ---- the Redis store only: what several processes sharing one Redis see, and a Redis restart ----------
+
+
+@pytest.fixture
+async def processes(redis_server: RedisServer) -> AsyncIterator[tuple[RedisRoomStore, RedisRoomStore]]:
+    a = RedisRoomStore(redis_server.url, "proc-a-" + secrets.token_hex(3))
+    b = RedisRoomStore(redis_server.url, "proc-b-" + secrets.token_hex(3))
+    await a.redis.flushdb()
+    yield a, b
+    await a.close()
+    await b.close()
+
+
+async def test_redis_members_and_doors_are_shared_between_processes(
+    processes: tuple[RedisRoomStore, RedisRoomStore],
+) -> None:
+    a, b = processes
+    await a.join("r", human("alice"), None, 8, sid="sid-on-a", client="c-a")
+    member = await b.member("alice")
+    assert member is not None and (member.sid, member.client, member.peer.name) == ("sid-on-a", "c-a", "Alice")
+    await a.update_state("r", {"locked": True})
+    await refusal("room-locked", b.join("r", human("bob"), None, 8))
+    joined = await b.join("r", human("bob"), None, 8, entry="admitted")
+    assert joined.state.host == "alice" and joined.state.locked
+
+
+async def test_redis_sweep_hands_the_dead_process_hosts_room_on(
+    processes: tuple[RedisRoomStore, RedisRoomStore],
+) -> None:
+    a, b = processes
+    await a.join("r", human("alice"), None, 8)
+    await a.join("r", bot("rec"), None, 8, entry="bot")
+    await b.join("r", human("bob"), None, 8)
+    assert await a.claim_recording("r", RecordingInfo(by="alice", name="Alice", since=1))
+    await a.heartbeat(0.05)
+    await asyncio.sleep(0.1)
+    assert sorted(await b.sweep()) == [("alice", "r"), ("rec", "r")]
+    assert b.take_swept_states() == {"r": await b.state("r")}
+    state = await b.state("r")
+    assert state is not None and state.host == "bob" and state.recording is None
+    assert b.take_swept_states() == {}
+
+
+async def test_redis_restart_restores_host_doors_and_recording(
+    processes: tuple[RedisRoomStore, RedisRoomStore],
+) -> None:
+    a, b = processes
+    info = RecordingInfo(by="alice", name="Alice", since=1)
+    await a.join("r", human("alice"), "pw", 8, sid="s-a", client="c-a")
+    await b.join("r", human("bob"), "pw", 8, sid="s-b", client="c-b")
+    await a.update_state("r", {"locked": True, "waiting_room": True})
+    assert await a.claim_recording("r", info)
+    await a.join("r", bot("rec"), None, 8, entry="bot")
+    await b.join("other", human("carol"), None, 8)
+    await a.add_waiting("r", WaitingEntry(id="w", name="Dan", since=1))
+    await a.ban("r", "c-x", 60)
+
+    await a.redis.flushdb()  # Redis restarted empty
+    await b.restore()  # bob's process first: it never saw the lock, and alice is not back yet
+    state = await b.state("r")
+    assert state is not None and state.host == "bob" and not state.locked and state.recording is None
+    await a.restore()
+    state = await b.state("r")
+    assert state is not None and (state.host, state.locked, state.waiting_room) == ("alice", True, True)
+    assert state.recording == info
+    assert [p.peer_id for p in await b.peers("r")] == ["alice", "bob", "rec"]  # join order, not restore order
+    member = await b.member("alice")
+    assert member is not None and (member.sid, member.client) == ("s-a", "c-a")
+    assert (await b.state("other")).host == "carol"  # type: ignore[union-attr]
+    await refusal("wrong-password", b.join("r", human("eve"), "nope", 8))
+    await refusal("room-locked", b.join("r", human("eve"), "pw", 8))
+    # Lost with Redis, as documented: the waiting queue and bans.
+    assert await a.waiting("r") == [] and await a.banned("r", "c-x") == 0
+
+    left = await a.leave("alice")
+    assert left is not None and left.state is not None and left.state.host == "bob"
+
+
+async def test_redis_restore_does_not_bring_back_a_recording_without_its_recorder(
+    processes: tuple[RedisRoomStore, RedisRoomStore],
+) -> None:
+    a, _ = processes
+    await a.join("r", human("alice"), None, 8)
+    assert await a.claim_recording("r", RecordingInfo(by="alice", name="Alice", since=1))
+    await a.redis.flushdb()
+    await a.restore()
+    state = await a.state("r")
+    assert state is not None and state.host == "alice" and state.recording is None
