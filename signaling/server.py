@@ -291,10 +291,13 @@ class SignalingServer:
             )
         return servers
 
-    async def drop_peers(self, gone: list[tuple[str, str]]) -> None:
-        """Peers another process held and lost (it died): tell their rooms, then the lobby."""
+    async def drop_peers(self, gone: list[tuple[str, str]], states: dict[str, RoomState] | None = None) -> None:
+        """Peers another process held and lost (it died): tell their rooms (with a new host, if the host
+        was among them), then the lobby."""
         for peer_id, room in gone:
             await self.sio.emit("peer-left", {"peerId": peer_id, "reason": "disconnected"}, to=room_channel(room))
+        for room, state in (states or {}).items():
+            await self._state_changed(room, state)
         await self.push_rooms()
 
     async def disconnect_peers(self, peer_ids: list[str]) -> None:
