@@ -221,8 +221,14 @@ export class Call {
     if (this.password) payload.password = this.password;
     const ack = await this.emit("join", payload);
     show($("conn-banner"), false);
+    if (!ack.ok && ack.error.code === "waiting") {
+      // The room has a waiting room now: leave the queue (nobody would see us wait) and let Rejoin ask.
+      await this.emit("leave", {});
+      this.end("You were disconnected, and the host now lets people in from a waiting room. Press Rejoin to ask to come back in.", "You lost your connection");
+      return;
+    }
     if (!ack.ok) {
-      this.end(`You were disconnected and could not rejoin: ${ack.error.message}`);
+      this.end(`You were disconnected and could not rejoin: ${ack.error.message}`, "You lost your connection");
       return;
     }
     this.start(ack);
