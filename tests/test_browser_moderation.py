@@ -4,6 +4,7 @@ hand-over, recording as a room event, TURN credentials refreshed mid-call, and a
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -11,9 +12,11 @@ from typing import Any
 from playwright.async_api import Locator, Page
 
 from signaling.app import SIGNALING_KEY
+from signaling.bots import EchoRoom
+from signaling.protocol import ProtocolError
 
 from .browser_fixtures import Browsers, assert_receiving, eventually, join, open_room, remote_tile
-from .helpers import RunningServer
+from .helpers import Client, RunningServer
 from .services import NoomProcess, RedisServer
 
 # ---- what a person sees ------------------------------------------------------------------------------
@@ -225,6 +228,47 @@ async def test_waiting_room_admit_decline_cancel_and_lock(browsers: Browsers, se
     await eventually(lambda: present(alice, "Carol"), "Carol's tile is on Alice's stage")
 
 
+# ---- end for everyone; a blip into a waiting room ---------------------------------------------------------
+
+
+async def test_a_blip_into_a_waiting_room_then_the_host_ends_the_call(
+    browsers: Browsers, server: RunningServer
+) -> None:
+    alice, bob, carol = [await browsers.page(n) for n in ("alice", "bob", "carol")]
+    for page, name in ((alice, "Alice"), (bob, "Bob"), (carol, "Carol")):
+        await join(page, server.url, "ending", name)
+    await eventually(lambda: present(alice, "Carol"), "Carol's tile is on Alice's stage")
+    await open_people(alice)
+    waiting_room = alice.get_by_role("button", name="Waiting room")
+    await waiting_room.click()
+    await eventually(lambda: pressed(waiting_room, True), "the waiting room is on")
+
+    # Carol's network blips: her page re-joins by itself, meets the waiting room, and says so rather than
+    # waiting unseen in the host's queue.
+    await carol.evaluate("() => window.noom.dropConnection()")
+    await carol.get_by_text("the host now lets people in from a waiting room").wait_for()
+    await eventually(lambda: gone(alice, "Carol"), "Carol's tile leaves Alice's stage")
+    await alice.locator("#waiting-section").wait_for(state="hidden")
+    # Rejoin asks the host, who lets her in.
+    await carol.get_by_role("button", name="Rejoin").click()
+    await carol.get_by_text("Waiting for the host to let you in…").wait_for()
+    await alice.locator("#waiting-list").get_by_role("button", name="Admit Carol").click()
+    await carol.locator("#call").wait_for(state="visible")
+    await eventually(lambda: present(alice, "Carol"), "Carol is back on Alice's stage")
+
+    await alice.get_by_role("button", name="End call for everyone").click()
+    await confirm(alice, "End call for everyone")
+    for page in (bob, carol):
+        await page.get_by_text("The host ended the call for everyone.").wait_for()
+        assert await page.locator("#call").is_hidden()
+    await alice.get_by_text("You ended the call for everyone.").wait_for()
+    await eventually(lambda: _no_sessions(server), "nobody is left in a call on the server")
+
+
+async def _no_sessions(server: RunningServer) -> bool:
+    return not server.app[SIGNALING_KEY].sessions
+
+
 # ---- host hand-over -----------------------------------------------------------------------------------
 
 
@@ -267,7 +311,53 @@ async def _not(check: Awaitable[bool]) -> bool:
 # ---- recording as a room event ------------------------------------------------------------------------
 
 
+class StandInRecorders:
+    """A BotLauncher whose recorder is a protocol client: it joins as the server's own recorder bot and leaves on
+    ``recording-stop``, as media's recorder does once its file is saved. The browser sees the same events; the
+    real recorder and its file are media's tests (test_media_browser_recording.py)."""
+
+    def __init__(self, server: RunningServer) -> None:
+        self.server = server
+        self.bots: list[Client] = []
+        self.stopping: set[asyncio.Task[None]] = set()
+
+    async def start_recorder(self, server_url: str, room: str) -> None:
+        bot = await Client(self.server.url, auth=self.server.bot_auth).connect()
+        self.bots.append(bot)
+
+        async def stop(_: Any = None) -> None:
+            task = asyncio.ensure_future(self._leave(bot))  # not inside the handler: it waits for an ack
+            self.stopping.add(task)
+            task.add_done_callback(self.stopping.discard)
+
+        bot.sio.on("recording-stop", stop)
+        await bot.join(room, "Recorder", kind="bot", role="recorder")
+
+    async def _leave(self, bot: Client) -> None:
+        await bot.call("leave", {})
+        await bot.close()
+
+    async def start_echo(self, server_url: str, sid: str, address: str) -> EchoRoom:
+        raise ProtocolError("busy", "no echo tests here")
+
+    async def end_echo(self, sid: str) -> None:
+        return None
+
+    async def close(self) -> None:
+        for bot in self.bots:
+            await bot.close()
+
+
 async def test_recording_shows_who_started_it_and_who_may_stop_it(browsers: Browsers, server: RunningServer) -> None:
+    recorders = StandInRecorders(server)
+    server.app[SIGNALING_KEY].bots = recorders
+    try:
+        await _record_and_stop(browsers, server)
+    finally:
+        await recorders.close()
+
+
+async def _record_and_stop(browsers: Browsers, server: RunningServer) -> None:
     alice, bob = await browsers.page("alice"), await browsers.page("bob")
     await join(alice, server.url, "rec-room", "Alice")
     await join(bob, server.url, "rec-room", "Bob")
