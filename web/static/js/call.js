@@ -178,8 +178,9 @@ export class Call {
         const entry = this.peers.get(peerId);
         if (!entry) return;
         this.removePeer(peerId);
-        if (entry.peer.role === "recorder") !this.moderation.known && toast("Recording stopped");
-        else if (reason === "removed") toast(`${entry.peer.name} was removed from the call`);
+        if (entry.peer.role === "recorder") {
+          if (!this.moderation.known) toast("Recording stopped"); // else room-state says so
+        } else if (reason === "removed") toast(`${entry.peer.name} was removed from the call`);
         else toast(reason === "disconnected" ? `${entry.peer.name} lost connection` : `${entry.peer.name} left`);
       },
       offer: (msg) => this.peers.get(msg.from)?.link.receive("offer", msg),
@@ -417,10 +418,6 @@ export class Call {
   }
 
   // ---- recording and the People panel live in moderation.js ---------------------------------------
-
-  updateRec() {
-    this.moderation.renderRecording();
-  }
 
   renderPeople() {
     this.moderation.renderPeople();
