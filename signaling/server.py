@@ -712,6 +712,9 @@ class SignalingServer:
         request = parse(Target, args)
         session, _ = await self._host(sid)
         target = await self._target(session, request.peer_id)
+        if target.peer.role == "recorder":  # removing the recorder stops the recording, and keeps the file
+            await self.sio.emit("recording-stop", {}, to=peer_channel(target.peer.peer_id))
+            return {"ok": True}
         await self.store.ban(session.room, target.client, self.config.removal_ban)
         log.info("room %s: host %s removed %s", session.room, session.peer_id, target.peer.peer_id)
         await self._expel(target, Removed(reason="removed", by=session.name))
