@@ -124,6 +124,10 @@ class Config:
     max_connections_per_address: int = field(
         default=128, metadata={"help": "open sockets allowed from one client address", "type": _positive}
     )
+    connect_timeout: float = field(
+        default=5.0,
+        metadata={"help": "seconds a new connection may take to send its Socket.IO connect", "type": _seconds},
+    )
     trust_proxy: bool = field(
         default=False,
         metadata={"help": "take client addresses from X-Forwarded-For (only behind your own proxy)", "type": _boolean},

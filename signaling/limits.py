@@ -6,8 +6,10 @@ from __future__ import annotations
 import argparse
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +92,51 @@ class SocketLimiter:
         if self.strikes is None:
             self.strikes = TokenBucket(Rate(1, self.strikes_allowed), now)
         return self.strikes.take(now)
+
+
+def clip(value: object, limit: int = 100) -> str:
+    """``value`` for a log line: escaped as in a Python literal (no control characters, fake line breaks
+    or look-alike Unicode from a client; printable ASCII stays as it is) and cut to ``limit`` characters
+    plus a marker, because what clients send must not grow the log unbounded."""
+    text = str(value).encode("unicode_escape").decode("ascii")
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+class Throttle:
+    """Says yes at most once per ``every`` seconds per key, remembering at most ``keep`` keys.
+
+    For log lines keyed by something a client chooses (an origin, an address): one line per key per
+    interval, and a spray of distinct keys costs bounded memory (the oldest key is forgotten first,
+    which at worst logs it again)."""
+
+    def __init__(self, every: float = 60.0, keep: int = 1024, clock: Callable[[], float] = time.monotonic) -> None:
+        self.every, self.keep, self.clock = every, keep, clock
+        self._last: OrderedDict[str, float] = OrderedDict()
+
+    def __call__(self, key: str) -> bool:
+        now = self.clock()
+        last = self._last.get(key)
+        if last is not None and now - last < self.every:
+            return False
+        self._last[key] = now
+        self._last.move_to_end(key)
+        while len(self._last) > self.keep:
+            self._last.popitem(last=False)
+        return True
+
+    def __len__(self) -> int:
+        return len(self._last)
+
+
+def client_address(environ: dict[str, Any], trust_proxy: bool) -> str:
+    """The client's address from a request's WSGI-style environ (python-engineio's, from aiohttp).
+
+    Behind our own proxy (``trust_proxy``) it is the last ``X-Forwarded-For`` entry, the one our proxy
+    appended; anything before it came from the client and can be forged."""
+    if trust_proxy and (forwarded := environ.get("HTTP_X_FORWARDED_FOR")):
+        return str(forwarded).split(",")[-1].strip()
+    request = environ.get("aiohttp.request")
+    return str(getattr(request, "remote", None) or "unknown")
 
 
 class ConnectionCounter:

@@ -21,7 +21,8 @@ import socketio
 
 from .config import Config
 from .engine import Server
-from .limits import ConnectionCounter, OriginPolicy, PasswordGuard, SocketLimiter
+from .gate import REFUSAL, ConnectionGate
+from .limits import OriginPolicy, PasswordGuard, SocketLimiter, client_address
 from .metrics import Metrics
 from .protocol import (
     MEDIA_FLAGS,
@@ -94,7 +95,8 @@ class SignalingServer:
         self.store = store
         self.sessions: dict[str, Session] = {}
         self.connections: dict[str, Connection] = {}
-        self.per_address = ConnectionCounter(config.max_connections_per_address)
+        # Engine.IO sessions per address, counted at the handshake (signaling/gate.py).
+        self.gate = ConnectionGate(config.max_connections_per_address, config.connect_timeout, config.trust_proxy)
         self.passwords = PasswordGuard()
         self._rates = config.rates()
         self._rooms_pushed_at = float("-inf")
@@ -115,6 +117,7 @@ class SignalingServer:
             logger=False,
             engineio_logger=False,
         )
+        self.gate.install(self.sio.eio)
         self.sio.on("connect", self._on_connect)
         self.sio.on("disconnect", self._on_disconnect)
         for event, handler in {
@@ -279,28 +282,22 @@ class SignalingServer:
     # ---- connection lifecycle ---------------------------------------------------------------------
 
     def _client_address(self, environ: dict[str, Any]) -> str:
-        request = environ.get("aiohttp.request")
-        if self.config.trust_proxy and (forwarded := environ.get("HTTP_X_FORWARDED_FOR")):
-            return str(forwarded).split(",")[-1].strip()
-        return str(getattr(request, "remote", None) or "unknown")
+        return client_address(environ, self.config.trust_proxy)
 
     async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         address = self._client_address(environ)
-        if not self.per_address.acquire(address):
-            log.warning("refused a connection from %s: it already has %d open", address, self.per_address.cap)
-            raise socketio.exceptions.ConnectionRefusedError(
-                "too many connections from your network: close other Noom tabs, or ask the operator to raise "
-                "--max-connections-per-address"
-            )
+        # The per-address cap was applied at the Engine.IO handshake; over it, the session was let in
+        # only to hear this refusal (see ConnectionGate). This also stops its connect deadline.
+        if not self.gate.connected(self.sio.manager.eio_sid_from_sid(sid, "/")):
+            raise socketio.exceptions.ConnectionRefusedError(REFUSAL)
         self.metrics.sockets.inc()
         self.connections[sid] = Connection(address, SocketLimiter(self._rates, self.config.abuse_strikes))
         await self.sio.enter_room(sid, LOBBY)
 
     async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
         connection = self.connections.pop(sid, None)
-        if connection is not None:
+        if connection is not None:  # its place under the per-address cap is freed by the gate
             self.metrics.sockets.dec()
-            self.per_address.release(connection.address)
         await self._leave_room(sid, "disconnected")
 
     # ---- events -----------------------------------------------------------------------------------
