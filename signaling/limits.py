@@ -3,13 +3,17 @@ and a slowdown for wrong room passwords per address and room. All in-process and
 
 from __future__ import annotations
 
+import abc
 import argparse
 import logging
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+from .protocol import ProtocolError
 
 log = logging.getLogger(__name__)
 
@@ -161,48 +165,138 @@ class ConnectionCounter:
             self.open.pop(address, None)
 
 
+Outcome = Literal["right", "undo"]
+PASSWORD_FREE = 5  # wrong tries per address and room before the slowdown starts
+ROOM_PASSWORD_FREE = 50  # wrong tries per room from all addresses together (a distributed guess)
+
+
+class PasswordGuard(abc.ABC):
+    """Slows guessing of room passwords, per address and room and per room across all addresses.
+
+    After ``free`` tries from one address for one room (or ``room_free`` for the room from anywhere),
+    each further try must wait twice as long after the last one as the one before (``first_wait`` up to
+    ``max_wait``) and is answered ``rate-limited`` until then; counts are forgotten ``forget_after``
+    seconds after their last try. A try is counted when it is *reserved*, before the password is
+    hashed, so parallel guesses cannot all slip through while the first ones are still hashing; a try
+    that turns out right, or that failed for another reason, gives its place back.
+
+    Use ``async with guard.attempt(address, room): ...`` around the password check: a
+    ``ProtocolError("wrong-password")`` leaving the block keeps the try counted.
+    """
+
+    def __init__(
+        self,
+        free: int = PASSWORD_FREE,
+        room_free: int = ROOM_PASSWORD_FREE,
+        first_wait: float = 1.0,
+        max_wait: float = 60.0,
+        forget_after: float = 600.0,
+    ) -> None:
+        self.free, self.room_free = free, room_free
+        self.first_wait, self.max_wait, self.forget_after = first_wait, max_wait, forget_after
+
+    def attempt(self, address: str, room: str) -> PasswordAttempt:
+        return PasswordAttempt(self, address, room)
+
+    def wait_for(self, tries: int, free: int) -> float:
+        """Seconds the next try must wait after the last of ``tries``."""
+        return 0.0 if tries < free else min(self.max_wait, self.first_wait * 2 ** (tries - free))
+
+    @abc.abstractmethod
+    async def reserve(self, address: str, room: str) -> float:
+        """Count one try now and return 0, or return the seconds left to wait (and count nothing)."""
+
+    @abc.abstractmethod
+    async def settle(self, address: str, room: str, outcome: Outcome) -> None:
+        """A reserved try was ``right`` (the address's count for the room is cleared), or is undone
+        (``undo``: it failed for a reason other than the password); either way the room's count gets it back."""
+
+
+class PasswordAttempt:
+    """One reserved password try; see ``PasswordGuard``."""
+
+    def __init__(self, guard: PasswordGuard, address: str, room: str) -> None:
+        self.guard, self.address, self.room = guard, address, room
+
+    async def __aenter__(self) -> PasswordAttempt:
+        wait = await self.guard.reserve(self.address, self.room)
+        if wait > 0:
+            raise ProtocolError(
+                "rate-limited",
+                f"too many wrong passwords for this room: wait {math.ceil(wait)} s before trying again",
+            )
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        if isinstance(exc, ProtocolError) and exc.code == "wrong-password":
+            return  # stays counted
+        try:
+            await self.guard.settle(self.address, self.room, "right" if exc is None else "undo")
+        except Exception:  # Redis gone: the try stays counted, which errs on the slow side
+            log.warning("could not settle a password try for room %s", clip(self.room), exc_info=True)
+
+
 @dataclass(slots=True)
-class _Failures:
+class _Tries:
     count: int
     last: float
 
 
-class PasswordGuard:
-    """Slows guessing of room passwords: after ``free`` wrong tries from one address for one room, each
-    further try must wait twice as long as the last (capped), and is answered ``rate-limited`` until then."""
+class MemoryPasswordGuard(PasswordGuard):
+    """``PasswordGuard`` for one process."""
 
-    def __init__(self, free: int = 5, first_wait: float = 1.0, max_wait: float = 60.0, forget_after: float = 600.0):
-        self.free, self.first_wait, self.max_wait, self.forget_after = free, first_wait, max_wait, forget_after
-        self.failures: dict[tuple[str, str], _Failures] = {}
+    # Bounded memory under a spray of rooms and addresses: the least recently tried key goes first.
+    KEEP = 100_000
 
-    def wait_left(self, address: str, room: str, now: float | None = None) -> float:
-        """Seconds before this address may try a password for this room again (0 = now)."""
-        now = time.monotonic() if now is None else now
-        entry = self.failures.get((address, room))
+    def __init__(self, *args: Any, clock: Callable[[], float] = time.monotonic, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.clock = clock
+        self.tries: OrderedDict[tuple[str, str], _Tries] = OrderedDict()  # (address, room); ("", room) per room
+
+    def _get(self, key: tuple[str, str], now: float) -> _Tries | None:
+        entry = self.tries.get(key)
+        if entry is not None and now - entry.last > self.forget_after:
+            del self.tries[key]
+            return None
+        return entry
+
+    def _wait(self, key: tuple[str, str], free: int, now: float) -> float:
+        entry = self._get(key, now)
         if entry is None:
             return 0.0
-        if now - entry.last > self.forget_after:
-            del self.failures[(address, room)]
-            return 0.0
-        if entry.count < self.free:
-            return 0.0
-        wait = min(self.max_wait, self.first_wait * 2 ** (entry.count - self.free))
-        return max(0.0, entry.last + wait - now)
+        return max(0.0, entry.last + self.wait_for(entry.count, free) - now)
 
-    def failed(self, address: str, room: str, now: float | None = None) -> None:
-        now = time.monotonic() if now is None else now
-        entry = self.failures.get((address, room))
-        if entry is None or now - entry.last > self.forget_after:
-            self.failures[(address, room)] = _Failures(1, now)
+    async def reserve(self, address: str, room: str) -> float:
+        now = self.clock()
+        mine, everyone = (address, room), ("", room)
+        wait = max(self._wait(mine, self.free, now), self._wait(everyone, self.room_free, now))
+        if wait > 0:
+            return wait
+        for key in (mine, everyone):
+            entry = self._get(key, now)
+            if entry is None:
+                self.tries[key] = _Tries(1, now)
+            else:
+                entry.count += 1
+                entry.last = now
+                self.tries.move_to_end(key)
+        while len(self.tries) > self.KEEP:
+            self.tries.popitem(last=False)
+        return 0.0
+
+    async def settle(self, address: str, room: str, outcome: Outcome) -> None:
+        if outcome == "right":
+            self.tries.pop((address, room), None)
         else:
-            entry.count += 1
-            entry.last = now
-        if len(self.failures) > 100_000:  # bounded memory under a spray of rooms and addresses
-            oldest = min(self.failures, key=lambda key: self.failures[key].last)
-            del self.failures[oldest]
+            self._give_back((address, room))
+        self._give_back(("", room))
 
-    def succeeded(self, address: str, room: str) -> None:
-        self.failures.pop((address, room), None)
+    def _give_back(self, key: tuple[str, str]) -> None:
+        entry = self.tries.get(key)
+        if entry is not None:
+            entry.count -= 1
+            if entry.count <= 0:
+                del self.tries[key]
 
 
 class OriginPolicy:

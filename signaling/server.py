@@ -22,7 +22,7 @@ import socketio
 from .config import Config
 from .engine import Server
 from .gate import REFUSAL, ConnectionGate
-from .limits import OriginPolicy, PasswordGuard, SocketLimiter, client_address
+from .limits import MemoryPasswordGuard, OriginPolicy, PasswordGuard, SocketLimiter, client_address
 from .metrics import Metrics
 from .protocol import (
     MEDIA_FLAGS,
@@ -90,14 +90,21 @@ class Session:
 
 
 class SignalingServer:
-    def __init__(self, config: Config, store: RoomStore, client_manager: socketio.AsyncManager | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        store: RoomStore,
+        client_manager: socketio.AsyncManager | None = None,
+        passwords: PasswordGuard | None = None,
+    ) -> None:
         self.config = config
         self.store = store
         self.sessions: dict[str, Session] = {}
         self.connections: dict[str, Connection] = {}
         # Engine.IO sessions per address, counted at the handshake (signaling/gate.py).
         self.gate = ConnectionGate(config.max_connections_per_address, config.connect_timeout, config.trust_proxy)
-        self.passwords = PasswordGuard()
+        # Shared through Redis when there is one (signaling/redis_guard.py), so workers count together.
+        self.passwords = passwords or MemoryPasswordGuard()
         self._rates = config.rates()
         self._rooms_pushed_at = float("-inf")
         self._rooms_push_pending: asyncio.TimerHandle | None = None
@@ -346,22 +353,16 @@ class SignalingServer:
         }
 
     async def _join_store(self, sid: str, room: str, peer: Peer, password: str | None, unlisted: bool) -> Joined:
-        """``store.join`` with wrong passwords slowed per client address and room."""
+        """``store.join`` with password tries slowed per client address and room, and per room.
+
+        The try is reserved before the store hashes anything (``attempt``), so parallel guesses are
+        counted as they arrive, not once their hashes are done."""
+        if password is None:  # nothing to guess with
+            return await self.store.join(room, peer, password, self.config.capacity, unlisted)
         connection = self.connections.get(sid)
         address = connection.address if connection else "unknown"
-        if password is not None and (wait := self.passwords.wait_left(address, room)) > 0:
-            raise ProtocolError(
-                "rate-limited", f"too many wrong passwords for this room: wait {wait:.0f} s before trying again"
-            )
-        try:
-            joined = await self.store.join(room, peer, password, self.config.capacity, unlisted)
-        except ProtocolError as exc:
-            if exc.code == "wrong-password" and password is not None:
-                self.passwords.failed(address, room)
-            raise
-        if password is not None:
-            self.passwords.succeeded(address, room)
-        return joined
+        async with self.passwords.attempt(address, room):
+            return await self.store.join(room, peer, password, self.config.capacity, unlisted)
 
     async def unknown(self, sid: str, event: Any, *args: Any) -> dict[str, Any]:
         raise bad_request(f"there is no event named {str(event)[:64]!r} in protocol v1: see docs/protocol.md")
