@@ -1,9 +1,11 @@
 """Password guessing and password hashing are bounded (issue 10): tries are reserved before hashing, per
-address and per room, shared through Redis."""
+address and per room, shared through Redis; scrypt runs on a small pool with a bounded queue."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,15 +13,17 @@ from typing import Any
 
 import pytest
 
+from signaling import passwords
 from signaling.app import SIGNALING_KEY
 from signaling.limits import MemoryPasswordGuard, Rate
+from signaling.passwords import BUSY, ScryptPool
 from signaling.protocol import ProtocolError
 from signaling.redis_guard import RedisPasswordGuard
 from signaling.redis_store import connect as redis_connect
 from signaling.server import SignalingServer
 
 from .helpers import DEFAULT_RATES, Client, RunningServer
-from .services import RedisServer
+from .services import RedisServer, eventually
 
 JOINS_UNLIMITED = DEFAULT_RATES | {"rate_join": Rate(1000, 1000)}
 
@@ -135,3 +139,71 @@ async def test_redis_password_guard_counts_atomically_and_expires(redis_server: 
         assert await guard.reserve("d", "room") == 0
     finally:
         await redis.aclose()
+
+
+# ---- scrypt work --------------------------------------------------------------------------------------
+
+
+async def test_the_scrypt_pool_runs_two_at_once_and_refuses_past_its_queue(monkeypatch) -> None:
+    running, most, lock, release = 0, 0, threading.Lock(), threading.Event()
+
+    def slow_scrypt(password: str, salt: bytes) -> bytes:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        release.wait(10)
+        with lock:
+            running -= 1
+        return b"digest"
+
+    monkeypatch.setattr(passwords, "_scrypt", slow_scrypt)
+    pool = ScryptPool(at_once=2, queue=3)
+    jobs = [asyncio.ensure_future(pool.run("pw", b"salt")) for _ in range(5)]
+    await eventually(lambda: running == 2, what="two hashes running")
+    with pytest.raises(ProtocolError) as busy:
+        await pool.run("pw", b"salt")
+    assert busy.value.code == "rate-limited" and busy.value.message == BUSY
+    release.set()
+    assert await asyncio.gather(*jobs) == [b"digest"] * 5
+    assert most == 2 and pool.pending == 0
+    assert await pool.run("pw", b"salt") == b"digest"  # room again
+
+
+async def test_locked_room_creations_do_not_slow_other_users(make_server) -> None:
+    # How long one hash takes on this machine now (it is shared): the bounds below are in hashes.
+    started = time.perf_counter()
+    passwords._scrypt("pw", b"salt" * 4)
+    one_hash = time.perf_counter() - started
+    creations = 300
+    server = await make_server(
+        **JOINS_UNLIMITED | {"rate_rooms": Rate(1000, 1000)},
+        max_connections_per_address=creations + 10,
+        rooms_push_interval=0.25,  # the test config's one push per change is not the subject here
+    )
+    signaling = signaling_of(server)
+    bystander = await Client(server.url).connect()
+    creators = await asyncio.gather(*(Client(server.url).connect() for _ in range(creations)))
+    joins = [
+        asyncio.ensure_future(c.call("join", {"room": f"locked-{i}", "name": "C", "password": f"pw{i}"}, timeout=60))
+        for i, c in enumerate(creators)
+    ]
+
+    def joins_arrived() -> bool:
+        return signaling.metrics.registry.get_sample_value("noom_events_total", {"event": "join"}) == creations
+
+    await eventually(joins_arrived, what="every creation reached the server")
+    started = time.perf_counter()
+    assert (await bystander.call("rooms", {}))["ok"]
+    rooms_took = time.perf_counter() - started
+    started = time.perf_counter()
+    own = await bystander.call("join", {"room": "mine", "name": "B", "password": "mine"}, timeout=60)
+    join_took = time.perf_counter() - started
+    # Answered at once with "busy", or after at most the hashes running and queued: not behind all 300.
+    assert own["ok"] or own["error"] == {"code": "rate-limited", "message": BUSY}, own
+    bound = 1.0 + (passwords.SCRYPT_AT_ONCE + passwords.SCRYPT_QUEUE) * one_hash * 3
+    assert join_took < bound, f"the bystander's join took {join_took:.2f} s (one hash: {one_hash * 1000:.0f} ms)"
+    assert rooms_took < 1.0, f"the bystander's rooms request took {rooms_took:.2f} s"
+    codes = Counter("ok" if ack["ok"] else ack["error"]["code"] for ack in await asyncio.gather(*joins))
+    assert codes["rate-limited"] > 0 and set(codes) == {"ok", "rate-limited"}, codes
+    await asyncio.gather(bystander.close(), *(c.close() for c in creators))
