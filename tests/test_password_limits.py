@@ -32,6 +32,19 @@ def signaling_of(server: RunningServer) -> SignalingServer:
     return server.app[SIGNALING_KEY]
 
 
+# Once the free tries are used up, the next one waits a minute here rather than the default second: the
+# tests then count exactly the free tries however slowly this (shared) machine hashes.
+SLOW = {"first_wait": 60.0}
+
+
+def slow_guard(server: RunningServer) -> None:
+    signaling = signaling_of(server)
+    if isinstance(signaling.passwords, RedisPasswordGuard):
+        signaling.passwords = RedisPasswordGuard(signaling.passwords.redis, **SLOW)
+    else:
+        signaling.passwords = MemoryPasswordGuard(**SLOW)
+
+
 # ---- password tries ---------------------------------------------------------------------------------
 
 
@@ -45,6 +58,7 @@ def outcome(ack: dict[str, Any]) -> str:
 
 async def test_parallel_wrong_passwords_get_at_most_the_free_tries(make_server) -> None:
     server = await make_server(**JOINS_UNLIMITED)
+    slow_guard(server)
     owner = await Client(server.url).connect()
     await owner.join("vault", password="correct horse")
     # One socket's events are handled in order, so parallel guesses come from many sockets of one address.
@@ -59,6 +73,7 @@ async def test_parallel_wrong_passwords_get_at_most_the_free_tries(make_server) 
 
 async def test_password_tries_are_also_counted_per_room_across_addresses(make_server) -> None:
     server = await make_server(**JOINS_UNLIMITED, trust_proxy=True)
+    slow_guard(server)
     owner = await Client(server.url).connect()
     await owner.join("vault", password="correct horse")
 
@@ -110,6 +125,8 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 async def test_password_tries_are_shared_through_redis(make_server, redis_server: RedisServer) -> None:
     a = await make_server(**JOINS_UNLIMITED, redis_url=redis_server.url)
     b = await make_server(**JOINS_UNLIMITED, redis_url=redis_server.url)
+    slow_guard(a)
+    slow_guard(b)
     owner = await Client(a.url).connect()
     await owner.join("vault", password="correct horse")
     guessers = [await Client(server.url).connect() for server in (a, b) * 5]
@@ -170,11 +187,18 @@ async def test_the_scrypt_pool_runs_two_at_once_and_refuses_past_its_queue(monke
     assert await pool.run("pw", b"salt") == b"digest"  # room again
 
 
-async def test_locked_room_creations_do_not_slow_other_users(make_server) -> None:
-    # How long one hash takes on this machine now (it is shared): the bounds below are in hashes.
-    started = time.perf_counter()
-    passwords._scrypt("pw", b"salt" * 4)
-    one_hash = time.perf_counter() - started
+async def test_locked_room_creations_do_not_slow_other_users(make_server, monkeypatch) -> None:
+    hashed = 0  # hashes finished; counted rather than timed, since this machine is shared and its speed varies
+    scrypt, lock = passwords._scrypt, threading.Lock()
+
+    def counting_scrypt(password: str, salt: bytes) -> bytes:
+        nonlocal hashed
+        digest = scrypt(password, salt)
+        with lock:
+            hashed += 1
+        return digest
+
+    monkeypatch.setattr(passwords, "_scrypt", counting_scrypt)
     creations = 300
     server = await make_server(
         **JOINS_UNLIMITED | {"rate_rooms": Rate(1000, 1000)},
@@ -185,7 +209,7 @@ async def test_locked_room_creations_do_not_slow_other_users(make_server) -> Non
     bystander = await Client(server.url).connect()
     creators = await asyncio.gather(*(Client(server.url).connect() for _ in range(creations)))
     joins = [
-        asyncio.ensure_future(c.call("join", {"room": f"locked-{i}", "name": "C", "password": f"pw{i}"}, timeout=60))
+        asyncio.ensure_future(c.call("join", {"room": f"locked-{i}", "name": "C", "password": f"pw{i}"}, timeout=120))
         for i, c in enumerate(creators)
     ]
 
@@ -196,14 +220,15 @@ async def test_locked_room_creations_do_not_slow_other_users(make_server) -> Non
     started = time.perf_counter()
     assert (await bystander.call("rooms", {}))["ok"]
     rooms_took = time.perf_counter() - started
-    started = time.perf_counter()
-    own = await bystander.call("join", {"room": "mine", "name": "B", "password": "mine"}, timeout=60)
-    join_took = time.perf_counter() - started
-    # Answered at once with "busy", or after at most the hashes running and queued: not behind all 300.
+    before = hashed
+    own = await bystander.call("join", {"room": "mine", "name": "B", "password": "mine"}, timeout=120)
+    waited_for = hashed - before
+    # Answered at once with "busy", or after at most the hashes running and queued (and its own): not
+    # behind all 300 creations.
     assert own["ok"] or own["error"] == {"code": "rate-limited", "message": BUSY}, own
-    bound = 1.0 + (passwords.SCRYPT_AT_ONCE + passwords.SCRYPT_QUEUE) * one_hash * 3
-    assert join_took < bound, f"the bystander's join took {join_took:.2f} s (one hash: {one_hash * 1000:.0f} ms)"
-    assert rooms_took < 1.0, f"the bystander's rooms request took {rooms_took:.2f} s"
+    assert waited_for <= passwords.SCRYPT_AT_ONCE + passwords.SCRYPT_QUEUE + 1, f"waited for {waited_for} hashes"
+    # Generous: 301 clients share this test's process and event loop with the server, on a shared machine.
+    assert rooms_took < 5.0, f"the bystander's rooms request took {rooms_took:.2f} s"
     codes = Counter("ok" if ack["ok"] else ack["error"]["code"] for ack in await asyncio.gather(*joins))
     assert codes["rate-limited"] > 0 and set(codes) == {"ok", "rate-limited"}, codes
     await asyncio.gather(bystander.close(), *(c.close() for c in creators))
