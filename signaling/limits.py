@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import abc
 import argparse
+import ipaddress
 import logging
 import math
 import time
@@ -304,29 +305,50 @@ class OriginPolicy:
 
     Browsers send ``Origin``; ours is always allowed, others only when configured. Clients that send
     no Origin (bots, native apps) are not browsers acting for a user and pass.
+
+    "Ours" is ``public`` (``--public-url``) when it is set. Without it, it is whatever the request's own
+    ``Host`` header names, which is what works on localhost and a LAN without configuration, but which a
+    DNS-rebinding page also passes (its name resolves to us, so its Origin and Host agree).
     """
 
-    def __init__(self, extra: list[str]) -> None:
+    def __init__(self, extra: list[str], public: list[str] | None = None) -> None:
         self.any = "*" in extra
         self.extra = frozenset(extra)
-        self._logged: dict[str, float] = {}
+        self.public = frozenset(public or ())
+        self._warn = Throttle(every=60.0, keep=1024)  # refused origins are chosen by clients: bounded
 
     def __call__(self, origin: str | None, environ: dict[str, object] | None = None) -> bool:
-        if origin is None or self.any or origin in self.extra:
+        if origin is None or self.any or origin in self.extra or origin in self.public:
             return True
         environ = environ or {}
-        host = environ.get("HTTP_HOST", "")
-        request = environ.get("aiohttp.request")
-        schemes = {getattr(request, "scheme", "http"), environ.get("HTTP_X_FORWARDED_PROTO", "http")}
-        if any(origin == f"{scheme}://{host}" for scheme in schemes):
-            return True
-        now = time.monotonic()
-        if now - self._logged.get(origin, -60.0) >= 60.0:  # one line per origin per minute, not per request
-            self._logged[origin] = now
+        host = str(environ.get("HTTP_HOST", ""))
+        if not self.public:
+            request = environ.get("aiohttp.request")
+            schemes = {getattr(request, "scheme", "http"), environ.get("HTTP_X_FORWARDED_PROTO", "http")}
+            if any(origin == f"{scheme}://{host}" for scheme in schemes):
+                return True
+        if self._warn(origin):  # one line per origin per minute, not per request
             log.warning(
                 "refused a Socket.IO connection from origin %s (this server is %s): if that site should "
                 "connect, add it with --cors-origins",
-                origin,
-                host,
+                clip(origin),
+                ", ".join(sorted(self.public)) if self.public else clip(host),
             )
         return False
+
+
+def warn_if_host_trusted(host: str, public_url: list[str]) -> None:
+    """At start-up: listening beyond loopback without --public-url leaves the Origin check trusting Host."""
+    if public_url or host in ("localhost", ""):
+        return
+    try:
+        loopback = ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        log.warning(
+            "listening on %s without --public-url: browsers may connect from any origin that matches the "
+            "request's Host header, which a DNS-rebinding page can arrange; set --public-url to the URL users "
+            "open (see docs/security.md)",
+            host,
+        )

@@ -113,7 +113,7 @@ class SignalingServer:
         self.sio = Server(
             async_mode="aiohttp",
             client_manager=client_manager,
-            cors_allowed_origins=OriginPolicy(config.cors_origins),
+            cors_allowed_origins=OriginPolicy(config.cors_origins, config.public_url),
             ping_interval=config.ping_interval,
             ping_timeout=config.ping_timeout,
             max_http_buffer_size=MAX_PACKET_BYTES,
