@@ -186,7 +186,7 @@ class Config:
     turn_secret: str | None = field(
         default=None, repr=False, metadata={"help": "coturn static-auth-secret for ephemeral TURN credentials"}
     )
-    turn_ttl: int = field(default=86400, metadata={"help": "seconds a TURN credential stays valid", "type": _positive})
+    turn_ttl: int = field(default=600, metadata={"help": "seconds a TURN credential stays valid", "type": _positive})
     tls_cert: str | None = field(default=None, metadata={"help": "PEM certificate (chain) file: serve HTTPS"})
     tls_key: str | None = field(default=None, metadata={"help": "PEM private key file for --tls-cert"})
     tls_self_signed: bool = field(
