@@ -51,7 +51,11 @@ def make_app(config: Config, store: RoomStore | None = None) -> web.Application:
         # The queue carries JSON (python-socketio >= 5.14 never unpickles), but anyone who can publish to it
         # can emit to any client: keep Redis private (see docs/deploy.md, CVE-2025-61765).
         manager = RedisManager(config.redis_url, channel=QUEUE_CHANNEL, logger=log)
-        signaling = SignalingServer(config, redis_store, manager, secret)
+        from .redis_guard import RedisPasswordGuard
+
+        signaling = SignalingServer(
+            config, redis_store, manager, secret=secret, passwords=RedisPasswordGuard(redis_store.redis)
+        )
         cluster = Cluster(signaling, redis_store, config.redis_url, config.heartbeat_ttl)
         if config.server_secret is None:
 

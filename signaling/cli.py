@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -26,9 +27,10 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
 
 def _serve(args: argparse.Namespace) -> int:
     from .app import make_app
+    from .limits import warn_if_host_trusted
     from .logs import setup_logging
     from .tls import server_context
-    from .workers import die_with_supervisor, is_worker, supervise
+    from .workers import WORKER_ENV, die_with_supervisor, is_worker, supervise
 
     config = Config.from_args(args)
     if bool(config.turn_urls) != bool(config.turn_secret):
@@ -39,6 +41,8 @@ def _serve(args: argparse.Namespace) -> int:
     setup_logging(config.log_level, config.log_format)
     if is_worker():
         die_with_supervisor()
+    if os.environ.get(WORKER_ENV, "0") == "0":  # once per start, not once per worker
+        warn_if_host_trusted(config.host, config.public_url)
     ssl_context, print_ = server_context(config.tls_cert, config.tls_key, config.tls_self_signed)
     app = make_app(config)
     scheme = "https" if ssl_context else "http"

@@ -69,7 +69,8 @@ class Cluster:
                 log.exception("heartbeat failed")
 
     def _down(self, exc: BaseException) -> None:
-        self.last_error = f"{type(exc).__name__}: {exc}"
+        # /healthz is public: it says what failed, the log says how (addresses, errno).
+        self.last_error = "Redis timed out" if isinstance(exc, TimeoutError) else "Redis is unreachable"
         if self.redis_ok or self._beats == 0:
             self.down_since = time.time()
             log.error(

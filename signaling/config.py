@@ -7,6 +7,7 @@ import json
 import os
 from dataclasses import dataclass, field, fields
 from typing import Any
+from urllib.parse import urlsplit
 
 from .limits import Rate
 from .protocol import Limits
@@ -24,6 +25,23 @@ def _ice_servers(text: str) -> list[dict[str, Any]]:
 
 def _origins(text: str) -> list[str]:
     return [o.strip() for o in text.split(",") if o.strip()]
+
+
+def _public_urls(text: str) -> list[str]:
+    """Origins (scheme://host[:port]) the server is reached at, normalised as browsers send ``Origin``."""
+    origins = []
+    for url in _origins(text):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+            raise argparse.ArgumentTypeError(f"{url!r} is not a public URL: use https://host[:port], no path")
+        default = {"http": 80, "https": 443}[parts.scheme]
+        try:
+            port = parts.port
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{url!r} has an invalid port") from None
+        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+        origins.append(f"{parts.scheme}://{host}" + (f":{port}" if port not in (None, default) else ""))
+    return origins
 
 
 def _positive(text: str) -> int:
@@ -95,6 +113,14 @@ class Config:
         default_factory=list,
         metadata={"help": "comma-separated origins allowed to connect besides our own ('*' for any)", "type": _origins},
     )
+    public_url: list[str] = field(
+        default_factory=list,
+        metadata={
+            "help": "comma-separated URLs this server is reached at (https://meet.example.com); browsers may then "
+            "connect only from these and --cors-origins, not from whatever Host a request names",
+            "type": _public_urls,
+        },
+    )
     ping_interval: float = field(default=25.0, metadata={"help": "seconds between Engine.IO pings", "type": _seconds})
     ping_timeout: float = field(
         default=20.0, metadata={"help": "seconds without a pong before a peer counts as gone", "type": _seconds}
@@ -134,6 +160,10 @@ class Config:
     max_connections_per_address: int = field(
         default=128, metadata={"help": "open sockets allowed from one client address", "type": _positive}
     )
+    connect_timeout: float = field(
+        default=5.0,
+        metadata={"help": "seconds a new connection may take to send its Socket.IO connect", "type": _seconds},
+    )
     trust_proxy: bool = field(
         default=False,
         metadata={"help": "take client addresses from X-Forwarded-For (only behind your own proxy)", "type": _boolean},
@@ -166,7 +196,7 @@ class Config:
     turn_secret: str | None = field(
         default=None, repr=False, metadata={"help": "coturn static-auth-secret for ephemeral TURN credentials"}
     )
-    turn_ttl: int = field(default=86400, metadata={"help": "seconds a TURN credential stays valid", "type": _positive})
+    turn_ttl: int = field(default=600, metadata={"help": "seconds a TURN credential stays valid", "type": _positive})
     tls_cert: str | None = field(default=None, metadata={"help": "PEM certificate (chain) file: serve HTTPS"})
     tls_key: str | None = field(default=None, metadata={"help": "PEM private key file for --tls-cert"})
     tls_self_signed: bool = field(

@@ -23,7 +23,8 @@ import socketio
 from .bots import BotLauncher
 from .config import Config
 from .engine import Server
-from .limits import ConnectionCounter, OriginPolicy, PasswordGuard, SocketLimiter
+from .gate import REFUSAL, ConnectionGate
+from .limits import MemoryPasswordGuard, OriginPolicy, PasswordGuard, SocketLimiter, client_address
 from .metrics import Metrics
 from .protocol import (
     MEDIA_FLAGS,
@@ -149,6 +150,7 @@ class SignalingServer:
         store: RoomStore,
         client_manager: socketio.AsyncManager | None = None,
         secret: ServerSecret | None = None,
+        passwords: PasswordGuard | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -158,8 +160,10 @@ class SignalingServer:
         self.bot_connections = 0
         self.sessions: dict[str, Session] = {}
         self.connections: dict[str, Connection] = {}
-        self.per_address = ConnectionCounter(config.max_connections_per_address)
-        self.passwords = PasswordGuard()
+        # Engine.IO sessions per address, counted at the handshake (signaling/gate.py).
+        self.gate = ConnectionGate(config.max_connections_per_address, config.connect_timeout, config.trust_proxy)
+        # Shared through Redis when there is one (signaling/redis_guard.py), so workers count together.
+        self.passwords = passwords or MemoryPasswordGuard()
         self._rates = config.rates()
         self._rooms_pushed_at = float("-inf")
         self._rooms_push_pending: asyncio.TimerHandle | None = None
@@ -168,7 +172,7 @@ class SignalingServer:
         self.sio = Server(
             async_mode="aiohttp",
             client_manager=client_manager,
-            cors_allowed_origins=OriginPolicy(config.cors_origins),
+            cors_allowed_origins=OriginPolicy(config.cors_origins, config.public_url),
             ping_interval=config.ping_interval,
             ping_timeout=config.ping_timeout,
             max_http_buffer_size=MAX_PACKET_BYTES,
@@ -179,6 +183,7 @@ class SignalingServer:
             logger=False,
             engineio_logger=False,
         )
+        self.gate.install(self.sio.eio)
         self.sio.on("connect", self._on_connect)
         self.sio.on("disconnect", self._on_disconnect)
         for event, handler in {
@@ -380,10 +385,7 @@ class SignalingServer:
     # ---- connection lifecycle ---------------------------------------------------------------------
 
     def _client_address(self, environ: dict[str, Any]) -> str:
-        request = environ.get("aiohttp.request")
-        if self.config.trust_proxy and (forwarded := environ.get("HTTP_X_FORWARDED_FOR")):
-            return str(forwarded).split(",")[-1].strip()
-        return str(getattr(request, "remote", None) or "unknown")
+        return client_address(environ, self.config.trust_proxy)
 
     def _client_key(self, environ: dict[str, Any], address: str) -> str:
         """What a removal bans: the page-set client id when the cookie is ours and intact, else the address."""
@@ -396,26 +398,27 @@ class SignalingServer:
 
     async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         address = self._client_address(environ)
+        eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
         claimed_bot = isinstance(auth, dict) and "botSecret" in auth
         if claimed_bot and not self.secret.is_bot_credential(auth["botSecret"]):
             log.warning("refused a connection from %s: it claimed to be a bot with a wrong credential", address)
+            self.gate.connected(eio_sid)  # answered now: closed right after, like any refused connect
             raise socketio.exceptions.ConnectionRefusedError(
                 "wrong bot credential: bots must run with this server's --server-secret"
             )
         if claimed_bot:
             # Our own bots all come from the server's address: they share a cap of their own, not that address's.
+            self.gate.exempt(eio_sid)
             if self.bot_connections >= self.config.bots_max:
                 log.warning("refused a bot connection: %d bots are connected (--bots-max)", self.bot_connections)
                 raise socketio.exceptions.ConnectionRefusedError(
                     "too many bots on this server: stop some, or ask the operator to raise --bots-max"
                 )
             self.bot_connections += 1
-        elif not self.per_address.acquire(address):
-            log.warning("refused a connection from %s: it already has %d open", address, self.per_address.cap)
-            raise socketio.exceptions.ConnectionRefusedError(
-                "too many connections from your network: close other Noom tabs, or ask the operator to raise "
-                "--max-connections-per-address"
-            )
+        # The per-address cap was applied at the Engine.IO handshake; over it, the session was let in
+        # only to hear this refusal (see ConnectionGate). This also stops its connect deadline.
+        elif not self.gate.connected(eio_sid):
+            raise socketio.exceptions.ConnectionRefusedError(REFUSAL)
         self.metrics.sockets.inc()
         self.connections[sid] = Connection(
             address,
@@ -428,12 +431,10 @@ class SignalingServer:
 
     async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
         connection = self.connections.pop(sid, None)
-        if connection is not None:
+        if connection is not None:  # its place under the per-address cap is freed by the gate
             self.metrics.sockets.dec()
             if connection.bot:
                 self.bot_connections -= 1
-            else:
-                self.per_address.release(connection.address)
             await self._stop_waiting(connection)
         await self._leave_room(sid, "disconnected")
         if self.bots is not None:
@@ -504,6 +505,12 @@ class SignalingServer:
             if exc.code != "waiting":
                 raise
             return await self._wait(sid, connection, room, name)
+        if self.connections.get(sid) is not connection:
+            # The socket went away while the store admitted it (a join can wait for password hashing):
+            # nobody is behind this peer, so it must not stay in the room.
+            left = await self.store.leave(peer.peer_id)
+            await self._state_changed(room, left.state if left else None)
+            raise ProtocolError("not-in-room", "this connection closed while joining")
         if previous is not None:
             await self._leave_room(sid, "left", to_lobby=False)
         await self._enter_room(sid, room, peer)
@@ -533,6 +540,9 @@ class SignalingServer:
         """Put a newcomer in the room's waiting room and tell the host."""
         entry = WaitingEntry(id=new_id(), name=name, since=int(time.time() * 1000))
         await self.store.add_waiting(room, entry)
+        if self.connections.get(sid) is not connection:  # gone while we queued it
+            await self.store.take_waiting(room, entry.id)
+            raise ProtocolError("not-in-room", "this connection closed while joining")
         connection.waiting = (room, entry.id)
         await self.sio.enter_room(sid, waiting_channel(entry.id))
         state = await self.store.state(room)
@@ -554,32 +564,18 @@ class SignalingServer:
     async def _join_store(
         self, sid: str, room: str, peer: Peer, password: str | None, unlisted: bool, entry: Entry
     ) -> Joined:
-        """``store.join`` with wrong passwords slowed per client address and room."""
+        """``store.join`` with password tries slowed per client address and room, and per room.
+
+        The try is reserved before the store hashes anything (``attempt``), so parallel guesses are
+        counted as they arrive, not once their hashes are done. Our bots and admitted newcomers are not
+        asked for the password (the latter gave it before they waited)."""
         connection = self.connections.get(sid)
+        seat = {"sid": sid, "client": connection.client if connection else "", "entry": entry}
+        if password is None or entry != "open":  # nothing to guess with
+            return await self.store.join(room, peer, password, self.config.capacity, unlisted, **seat)
         address = connection.address if connection else "unknown"
-        checks_password = password is not None and entry != "bot"
-        if checks_password and (wait := self.passwords.wait_left(address, room)) > 0:
-            raise ProtocolError(
-                "rate-limited", f"too many wrong passwords for this room: wait {wait:.0f} s before trying again"
-            )
-        try:
-            joined = await self.store.join(
-                room,
-                peer,
-                password,
-                self.config.capacity,
-                unlisted,
-                sid=sid,
-                client=connection.client if connection else "",
-                entry=entry,
-            )
-        except ProtocolError as exc:
-            if exc.code == "wrong-password" and password is not None:
-                self.passwords.failed(address, room)
-            raise
-        if checks_password:
-            self.passwords.succeeded(address, room)
-        return joined
+        async with self.passwords.attempt(address, room):
+            return await self.store.join(room, peer, password, self.config.capacity, unlisted, **seat)
 
     async def unknown(self, sid: str, event: Any, *args: Any) -> dict[str, Any]:
         raise bad_request(f"there is no event named {str(event)[:64]!r} in protocol v1: see docs/protocol.md")

@@ -2,7 +2,9 @@
 
 The username is ``<expiry unix time>:<peerId>`` and the credential is base64(HMAC-SHA1(secret, username)):
 coturn recomputes the HMAC with the same shared secret and refuses a username whose expiry has passed.
-Only the derived credential leaves the server; the secret stays in the process.
+Only the derived credential leaves the server; the secret stays in the process. Credentials last
+``--turn-ttl`` seconds (600 by default): short, so that one copied out of a call is useless soon after,
+while clients in a long call ask for fresh ones before theirs expire.
 """
 
 from __future__ import annotations

@@ -157,7 +157,7 @@ async def check_consistency(signaling: SignalingServer) -> None:
     assert {s.peer_id: s.room for s in sessions.values()} == room_of_peer, (sessions, room_of_peer)
     assert len({s.peer_id for s in sessions.values()}) == len(sessions)
     assert set(sessions) <= set(signaling.connections)
-    assert sum(signaling.per_address.open.values()) == len(signaling.connections)
+    assert sum(signaling.gate.counter.open.values()) == len(signaling.connections)
     for sid in signaling.connections:
         channels = set(signaling.sio.rooms(sid)) - {sid}
         session = sessions.get(sid)

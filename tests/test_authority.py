@@ -8,6 +8,8 @@ import asyncio
 import pytest
 import socketio
 
+from signaling.app import SIGNALING_KEY
+
 from .helpers import Client, RunningServer, peer
 from .services import eventually
 
@@ -171,3 +173,16 @@ async def test_ice_servers_refresh_for_members_only(joined, clients) -> None:
     assert await outsider.refused("ice-servers", {}) == "not-in-room"
     alice = await joined("demo", "Alice")
     assert await alice.call("ice-servers", {}) == {"ok": True, "iceServers": []}
+
+
+async def test_bots_have_a_cap_of_their_own_not_their_address(make_server, connect) -> None:
+    server = await make_server(max_connections_per_address=2, bots_max=1)
+    await connect(server)
+    await connect(server)  # the address (127.0.0.1, which our bots share) is full
+    bot = await connect(server, auth=server.bot_auth)
+    await bot.join("demo", "Probe", kind="bot", role="probe")
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await Client(server.url, server.bot_auth).connect()  # past --bots-max
+    await bot.close()
+    await eventually(lambda: server.app[SIGNALING_KEY].bot_connections == 0, 10, "the bot's place freed")
+    await connect(server, auth=server.bot_auth)

@@ -8,6 +8,8 @@ from pathlib import Path
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
+from signaling.cluster import Cluster
+
 from .helpers import Client
 from .services import NoomProcess, RedisServer, eventually
 
@@ -97,3 +99,14 @@ async def test_healthz_is_503_while_redis_is_down(tmp_path: Path) -> None:
     messages = " | ".join(e["message"] for e in entries)
     assert all({"ts", "level", "logger", "message"} <= e.keys() for e in entries)
     assert "unreachable" in messages and "reachable again" in messages
+
+
+async def test_health_shows_no_exception_text() -> None:
+    # /healthz is public: an exception's text (addresses, errno, paths) goes to the log only.
+    class DownStore:
+        async def ping(self) -> bool:
+            raise OSError("Error 111 connecting to 10.20.30.40:6379. Connection refused.")
+
+    cluster = Cluster(None, DownStore(), "redis://:hunter2@10.20.30.40:6379/0", 1.5)  # type: ignore[arg-type]
+    health = await cluster.health()
+    assert not health["ok"] and health["lastError"] == "Redis is unreachable"

@@ -10,7 +10,14 @@ import logging
 import pytest
 import socketio
 
-from signaling.limits import ConnectionCounter, OriginPolicy, PasswordGuard, Rate, SocketLimiter, TokenBucket
+from signaling.limits import (
+    ConnectionCounter,
+    MemoryPasswordGuard,
+    OriginPolicy,
+    Rate,
+    SocketLimiter,
+    TokenBucket,
+)
 
 from .helpers import DEFAULT_RATES, Client
 
@@ -56,23 +63,25 @@ def test_connection_counter_caps_per_address() -> None:
     assert counter.acquire("a")
 
 
-def test_password_guard_doubles_the_wait_after_free_tries() -> None:
-    guard = PasswordGuard(free=2, first_wait=1.0, max_wait=4.0, forget_after=100.0)
-    for t in (0.0, 0.1):
-        assert guard.wait_left("ip", "room", now=t) == 0
-        guard.failed("ip", "room", now=t)
-    assert guard.wait_left("ip", "room", now=0.1) == pytest.approx(1.0)
-    assert guard.wait_left("other-ip", "room", now=0.1) == 0
-    assert guard.wait_left("ip", "other-room", now=0.1) == 0
-    guard.failed("ip", "room", now=1.2)
-    assert guard.wait_left("ip", "room", now=1.2) == pytest.approx(2.0)
-    guard.failed("ip", "room", now=3.3)
-    guard.failed("ip", "room", now=7.4)
-    assert guard.wait_left("ip", "room", now=7.4) == pytest.approx(4.0)  # capped
-    assert guard.wait_left("ip", "room", now=200.0) == 0  # forgotten after a quiet while
-    guard.failed("ip", "room", now=201.0)
-    guard.succeeded("ip", "room")
-    assert guard.wait_left("ip", "room", now=201.0) == 0
+async def test_password_guard_doubles_the_wait_after_free_tries() -> None:
+    clock = FakeClock()
+    guard = MemoryPasswordGuard(free=2, room_free=100, first_wait=1.0, max_wait=4.0, forget_after=100.0, clock=clock)
+
+    async def reserve(t: float, address: str = "ip", room: str = "room") -> float:
+        clock.now = t
+        return await guard.reserve(address, room)  # 0: counted; else the wait left, nothing counted
+
+    assert await reserve(0.0) == 0 and await reserve(0.1) == 0
+    assert await reserve(0.1) == pytest.approx(1.0)
+    assert await reserve(0.1, address="other-ip") == 0
+    assert await reserve(0.1, room="other-room") == 0
+    assert await reserve(1.2) == 0
+    assert await reserve(1.2) == pytest.approx(2.0)
+    assert await reserve(3.3) == 0 and await reserve(7.4) == 0
+    assert await reserve(7.4) == pytest.approx(4.0)  # capped
+    assert await reserve(200.0) == 0  # forgotten after a quiet while
+    await guard.settle("ip", "room", "right")
+    assert await reserve(200.0) == 0 and await reserve(200.0) == 0
 
 
 def test_origin_policy_allows_own_and_listed_origins_and_logs_refusals(caplog) -> None:

@@ -20,6 +20,7 @@ from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSession
 from aiortc.rtcconfiguration import RTCIceTransportPolicy
 
 from signaling.cli import main
+from signaling.config import Config
 from signaling.turn import turn_ice_server
 
 from .helpers import Client
@@ -159,3 +160,15 @@ async def test_two_aiortc_peers_talk_through_coturn(coturn: TurnServer, make_ser
             await pc.close()
         await alice.close()
         await bob.close()
+
+
+async def test_turn_credentials_last_ten_minutes_by_default(make_server) -> None:
+    # A day-long credential outlives any call it was made for; clients refresh before expiry (ice-servers).
+    assert Config().turn_ttl == 600
+    server = await make_server(turn_urls=["turn:127.0.0.1:3478"], turn_secret=SECRET)  # the default TTL
+    client = await Client(server.url).connect()
+    ack = await client.join("relay")
+    relay = next(s for s in ack["iceServers"] if s.get("username"))
+    expiry = int(relay["username"].split(":")[0])
+    assert time.time() + 590 <= expiry <= time.time() + 601
+    await client.close()
