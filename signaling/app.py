@@ -20,6 +20,7 @@ from .config import Config
 from .engine import RedisManager
 from .memory import MemoryRoomStore
 from .ops import DRAINING, setup_ops
+from .secret import ServerSecret, new_secret
 from .server import SignalingServer
 from .state import RoomStore
 
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 SIGNALING_KEY = web.AppKey("signaling", SignalingServer)
 CONFIG_KEY = web.AppKey("config", Config)
+SECRET_KEY = web.AppKey("secret", ServerSecret)
 # python-socketio's queue channel; every process of one deployment must use the same.
 QUEUE_CHANNEL = "noom-socketio"
 
@@ -55,7 +57,9 @@ def make_app(config: Config, store: RoomStore | None = None) -> web.Application:
     app[SIGNALING_KEY] = signaling
     app[CONFIG_KEY] = config
     setup_web(app)
-    setup_media(app, config, signaling.store)
+    # Until the server holds the deployment's secret (--server-secret), a random one per process.
+    app[SECRET_KEY] = secret = ServerSecret(new_secret())
+    signaling.bots = setup_media(app, config, secret)  # type: ignore[attr-defined]
     # Pages tell the browser client which Socket.IO transports this deployment accepts.
     aiohttp_jinja2.get_env(app).globals["socket_transports"] = (
         "websocket" if config.websocket_only else "websocket,polling"
