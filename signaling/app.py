@@ -20,7 +20,7 @@ from .config import Config
 from .engine import RedisManager
 from .memory import MemoryRoomStore
 from .ops import DRAINING, setup_ops
-from .secret import ServerSecret, new_secret
+from .secret import SECRET_KEY, ServerSecret, new_secret
 from .server import SignalingServer
 from .state import RoomStore
 
@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 
 SIGNALING_KEY = web.AppKey("signaling", SignalingServer)
 CONFIG_KEY = web.AppKey("config", Config)
-SECRET_KEY = web.AppKey("secret", ServerSecret)
+# Where processes sharing a Redis agree on one secret when the operator set none.
+SECRET_REDIS_KEY = "noom:server-secret"
 # python-socketio's queue channel; every process of one deployment must use the same.
 QUEUE_CHANNEL = "noom-socketio"
 
@@ -42,6 +43,7 @@ def make_app(config: Config, store: RoomStore | None = None) -> web.Application:
     app = web.Application()
     process_id = new_process_id()
     cluster: Cluster | None = None
+    secret = ServerSecret(config.server_secret or new_secret())
     if config.redis_url and store is None:
         from .redis_store import RedisRoomStore
 
@@ -49,17 +51,24 @@ def make_app(config: Config, store: RoomStore | None = None) -> web.Application:
         # The queue carries JSON (python-socketio >= 5.14 never unpickles), but anyone who can publish to it
         # can emit to any client: keep Redis private (see docs/deploy.md, CVE-2025-61765).
         manager = RedisManager(config.redis_url, channel=QUEUE_CHANNEL, logger=log)
-        signaling = SignalingServer(config, redis_store, manager)
+        signaling = SignalingServer(config, redis_store, manager, secret)
         cluster = Cluster(signaling, redis_store, config.redis_url, config.heartbeat_ttl)
+        if config.server_secret is None:
+
+            async def agree_on_secret(app: web.Application) -> None:
+                # The first process to start writes its secret; every later one adopts it.
+                await redis_store.redis.set(SECRET_REDIS_KEY, new_secret(), nx=True)
+                secret.replace(await redis_store.redis.get(SECRET_REDIS_KEY))
+
+            app.on_startup.append(agree_on_secret)
     else:
-        signaling = SignalingServer(config, store or MemoryRoomStore())
+        signaling = SignalingServer(config, store or MemoryRoomStore(), secret=secret)
     signaling.sio.attach(app, socketio_path="socket.io")
     app[SIGNALING_KEY] = signaling
     app[CONFIG_KEY] = config
+    app[SECRET_KEY] = secret
     setup_web(app)
-    # Until the server holds the deployment's secret (--server-secret), a random one per process.
-    app[SECRET_KEY] = secret = ServerSecret(new_secret())
-    signaling.bots = setup_media(app, config, secret)  # type: ignore[attr-defined]
+    signaling.bots = setup_media(app, config, secret)
     # Pages tell the browser client which Socket.IO transports this deployment accepts.
     aiohttp_jinja2.get_env(app).globals["socket_transports"] = (
         "websocket" if config.websocket_only else "websocket,polling"

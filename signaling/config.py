@@ -72,7 +72,13 @@ def _seconds(text: str) -> float:
     return value
 
 
-RATE_FIELDS = ("rate_relay", "rate_chat", "rate_join", "rate_rename", "rate_media", "rate_rooms")
+def _secret(text: str) -> str:
+    if len(text) < 16:
+        raise argparse.ArgumentTypeError("must be at least 16 characters (e.g. the output of `openssl rand -hex 32`)")
+    return text
+
+
+RATE_FIELDS = ("rate_relay", "rate_chat", "rate_join", "rate_rename", "rate_media", "rate_rooms", "rate_host")
 
 
 @dataclass(frozen=True)
@@ -116,6 +122,10 @@ class Config:
     )
     rate_rooms: Rate = field(
         default=Rate(2, 10), metadata={"help": "rooms and unknown events per socket, RATE:BURST", "type": Rate.parse}
+    )
+    rate_host: Rate = field(
+        default=Rate(5, 20),
+        metadata={"help": "host actions (mute, remove, admit, ...) per socket, RATE:BURST", "type": Rate.parse},
     )
     abuse_strikes: int = field(
         default=30,
@@ -191,6 +201,24 @@ class Config:
     )
     recording_link_ttl: float = field(
         default=86400.0, metadata={"help": "seconds a recording's download link stays valid", "type": _seconds}
+    )
+    # ---- room authority (docs/security.md) ----
+    # repr=False: the secret must never reach a log line.
+    server_secret: str | None = field(
+        default=None,
+        repr=False,
+        metadata={
+            "help": "secret shared by every process of this deployment: bots prove with it that they are ours, "
+            "links and tickets are signed with it (made at start when unset; agreed through Redis with --redis-url)",
+            "type": _secret,
+        },
+    )
+    bots_max: int = field(
+        default=16, metadata={"help": "bot connections (echo, recorder, probe) this process accepts", "type": _positive}
+    )
+    removal_ban: float = field(
+        default=300.0,
+        metadata={"help": "seconds a participant the host removed cannot join that room again", "type": _seconds},
     )
     limits: Limits = field(default_factory=Limits, metadata={"cli": False})
 

@@ -22,6 +22,21 @@ EVENT_CLASSES = {
     "rename": "rename",
     "media": "media",
     "rooms": "rooms",
+    "ice-servers": "rooms",
+    # Starting a bot costs the server a process's worth of work: as rare as joins.
+    "recording-start": "join",
+    "recording-stop": "join",
+    "echo-start": "join",
+    # The host's moderation.
+    "host": "host",
+    "mute": "host",
+    "ask-unmute": "host",
+    "remove": "host",
+    "lock": "host",
+    "waiting-room": "host",
+    "admit": "host",
+    "decline": "host",
+    "end": "host",
 }
 
 

@@ -16,11 +16,26 @@ import msgspec
 
 PROTOCOL_VERSION = 1
 
-ErrorCode = Literal["bad-request", "room-full", "wrong-password", "not-in-room", "unknown-peer", "rate-limited"]
+ErrorCode = Literal[
+    "bad-request",
+    "room-full",
+    "wrong-password",
+    "not-in-room",
+    "unknown-peer",
+    "rate-limited",
+    # Room authority: who may do what (docs/protocol.md §4a).
+    "not-allowed",
+    "room-locked",
+    "waiting",
+    "already-recording",
+    "not-recording",
+    "busy",
+]
 PeerKind = Literal["human", "bot"]
 # What a bot does, so that clients can show it (a REC indicator while a recorder is in the room).
 BotRole = Literal["echo", "recorder", "probe"]
-LeaveReason = Literal["left", "disconnected"]
+LeaveReason = Literal["left", "disconnected", "removed"]
+MediaKind = Literal["audio", "video"]
 
 MEDIA_FLAGS = ("audio", "video", "screen", "hand")
 ROOM_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
@@ -75,10 +90,68 @@ class ChatMessage(msgspec.Struct):
     ts: int = 0
 
 
+class RecordingInfo(msgspec.Struct):
+    """Who started the room's recording (``by`` is null when an operator started it with ``noom record``)."""
+
+    by: str | None
+    name: str
+    since: int
+
+
+class RoomState(msgspec.Struct, rename="camel"):
+    """What the room's members are told about its authority: who hosts, whether it takes newcomers, REC."""
+
+    host: str | None = None
+    locked: bool = False
+    waiting_room: bool = False
+    recording: RecordingInfo | None = None
+
+
+class WaitingEntry(msgspec.Struct):
+    """Someone on the pre-join page waiting for the host to let them in."""
+
+    id: str
+    name: str
+    since: int
+
+
 class RoomSummary(msgspec.Struct):
     room: str
     count: int
     locked: bool
+
+
+class Muted(msgspec.Struct):
+    """To a peer the host muted: its client turns that device off (and may turn it on again itself)."""
+
+    kind: MediaKind
+    by: str
+
+
+class UnmuteRequest(msgspec.Struct):
+    kind: MediaKind
+    by: str
+
+
+class Removed(msgspec.Struct):
+    """To a peer the host removed, or to everyone when the host ended the call; its socket is closed next."""
+
+    reason: Literal["removed", "ended"]
+    by: str
+
+
+class Admitted(msgspec.Struct):
+    ticket: str
+
+
+class Declined(msgspec.Struct):
+    message: str
+
+
+class WaitingList(msgspec.Struct):
+    """To the host: everyone waiting to be let in, oldest first."""
+
+    waiting: list[WaitingEntry]
 
 
 # ---- payloads clients send ----------------------------------------------------------------------
@@ -92,6 +165,8 @@ class Join(msgspec.Struct):
     role: BotRole | None = None
     # Only when creating the room: keep it out of the lobby's room list (an echo test's private room).
     unlisted: bool = False
+    # From the host's ``admit``: lets a waiting newcomer in past the waiting room and the lock.
+    ticket: str | None = None
 
 
 class Empty(msgspec.Struct):
@@ -133,6 +208,33 @@ class Media(msgspec.Struct):
 
 class Rename(msgspec.Struct):
     name: str
+
+
+class Target(msgspec.Struct, rename="camel"):
+    """A host action aimed at one peer of the room (``host``, ``remove``)."""
+
+    peer_id: str
+
+
+class Mute(msgspec.Struct, rename="camel"):
+    """``mute`` and ``ask-unmute``: one peer's microphone (``audio``) or camera (``video``)."""
+
+    peer_id: str
+    kind: MediaKind
+
+
+class Lock(msgspec.Struct):
+    locked: bool
+
+
+class WaitingRoom(msgspec.Struct):
+    enabled: bool
+
+
+class WaitingTarget(msgspec.Struct):
+    """``admit`` and ``decline``: one entry of the waiting room."""
+
+    id: str
 
 
 Payload = TypeVar("Payload", bound=msgspec.Struct)

@@ -18,6 +18,8 @@ import secrets
 import time
 from typing import Literal
 
+from aiohttp import web
+
 Purpose = Literal["bot", "recording", "admission", "client"]
 
 
@@ -82,3 +84,7 @@ class ServerSecret:
     def _signature(self, purpose: Purpose, payload: str, expires: int) -> str:
         message = f"{payload}.{expires}".encode()
         return _b64(hmac.new(self._key(purpose), message, hashlib.sha256).digest()[:18])
+
+
+# Where the app keeps the deployment's one ServerSecret.
+SECRET_KEY = web.AppKey("secret", ServerSecret)

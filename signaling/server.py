@@ -15,27 +15,43 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 import socketio
 
+from .bots import BotLauncher
 from .config import Config
 from .engine import Server
 from .limits import ConnectionCounter, OriginPolicy, PasswordGuard, SocketLimiter
 from .metrics import Metrics
 from .protocol import (
     MEDIA_FLAGS,
+    Admitted,
     Answer,
     Chat,
     ChatMessage,
+    Declined,
     Empty,
     Ice,
     Join,
+    Lock,
     Media,
+    Mute,
+    Muted,
     Offer,
     Peer,
     ProtocolError,
+    RecordingInfo,
+    Removed,
     Rename,
+    RoomState,
+    Target,
+    UnmuteRequest,
+    WaitingEntry,
+    WaitingList,
+    WaitingRoom,
+    WaitingTarget,
     bad_request,
     check_candidate,
     check_chat,
@@ -45,7 +61,8 @@ from .protocol import (
     parse,
     to_wire,
 )
-from .state import Joined, RoomStore
+from .secret import ServerSecret, new_secret
+from .state import Entry, Joined, Member, RoomStore
 from .turn import turn_ice_server
 
 log = logging.getLogger(__name__)
@@ -71,12 +88,48 @@ def peer_channel(peer_id: str) -> str:
     return "peer:" + peer_id
 
 
+def waiting_channel(entry_id: str) -> str:
+    return "wait:" + entry_id
+
+
+# The browser's client id: a signed random id in an HttpOnly cookie that the pages set, so that a removal
+# bans that browser rather than everyone behind its address. Clients without one are banned by address.
+CLIENT_COOKIE = "noom_client"
+ADMISSION_TICKET_SECONDS = 60.0
+
+
+def not_allowed(message: str) -> ProtocolError:
+    return ProtocolError("not-allowed", message)
+
+
+def own_url(environ: dict[str, Any]) -> str:
+    """This process's own listening address as a request reached it: where in-process bots connect."""
+    request = environ.get("aiohttp.request")
+    transport = getattr(request, "transport", None)
+    sockname = transport.get_extra_info("sockname") if transport else None
+    if not sockname:
+        return f"{getattr(request, 'scheme', 'http')}://{getattr(request, 'host', '127.0.0.1')}"
+    host, port = sockname[0], sockname[1]
+    if host in ("0.0.0.0", "::"):
+        host = "127.0.0.1"
+    scheme = getattr(request, "scheme", "http")
+    return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
+
+
 @dataclass(slots=True)
 class Connection:
     """What this process knows about every open socket, in a call or not."""
 
     address: str
     limiter: SocketLimiter
+    # Authenticated as one of the server's own bots (the connect ``auth`` carried the bot credential).
+    bot: bool = False
+    # What a removal bans: the browser's client id when it has one, else its address.
+    client: str = ""
+    # Where this process's in-process bots connect (the address this socket reached us on).
+    server_url: str = ""
+    # (room, entry id) while the socket waits in a room's waiting room.
+    waiting: tuple[str, str] | None = None
 
 
 @dataclass(slots=True)
@@ -86,12 +139,23 @@ class Session:
     peer_id: str
     room: str
     name: str
+    kind: str = "human"
 
 
 class SignalingServer:
-    def __init__(self, config: Config, store: RoomStore, client_manager: socketio.AsyncManager | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        store: RoomStore,
+        client_manager: socketio.AsyncManager | None = None,
+        secret: ServerSecret | None = None,
+    ) -> None:
         self.config = config
         self.store = store
+        self.secret = secret or ServerSecret(config.server_secret or new_secret())
+        # Set by the app factory when this process runs bots; without it bot requests get ``busy``.
+        self.bots: BotLauncher | None = None
+        self.bot_connections = 0
         self.sessions: dict[str, Session] = {}
         self.connections: dict[str, Connection] = {}
         self.per_address = ConnectionCounter(config.max_connections_per_address)
@@ -127,6 +191,19 @@ class SignalingServer:
             "media": self.media,
             "rename": self.rename,
             "rooms": self.rooms,
+            "ice-servers": self.refresh_ice_servers,
+            "host": self.hand_host,
+            "mute": self.mute,
+            "ask-unmute": self.ask_unmute,
+            "remove": self.remove,
+            "lock": self.lock,
+            "waiting-room": self.waiting_room,
+            "admit": self.admit,
+            "decline": self.decline,
+            "end": self.end,
+            "recording-start": self.recording_start,
+            "recording-stop": self.recording_stop,
+            "echo-start": self.echo_start,
         }.items():
             self.sio.on(event, self._guarded(event, handler))
         unknown = self._guarded("*", self.unknown)
@@ -257,16 +334,37 @@ class SignalingServer:
         session = self.sessions.pop(sid, None)
         if session is None:
             return
-        await self.store.leave(session.peer_id)
+        left = await self.store.leave(session.peer_id)
         channel = room_channel(session.room)
-        await self.sio.emit("peer-left", {"peerId": session.peer_id, "reason": reason}, to=channel, skip_sid=sid)
         if reason == "left":
             await self.sio.leave_room(sid, channel)
             await self.sio.leave_room(sid, peer_channel(session.peer_id))
             if to_lobby:
                 await self.sio.enter_room(sid, LOBBY)
+        if left is None:
+            return  # already taken out (the host removed it, or the call ended): announced then
+        await self.sio.emit("peer-left", {"peerId": session.peer_id, "reason": reason}, to=channel, skip_sid=sid)
         log.info("peer %s left room %s (%s)", session.peer_id, session.room, reason)
+        await self._state_changed(session.room, left.state)
         await self._rooms_changed()
+        if self.bots is not None:  # an echo test ends when its socket leaves the echo room
+            await self.bots.end_echo(sid)
+
+    async def _state_changed(self, room: str, state: RoomState | None, host_was: str | None = None) -> None:
+        """Tell the room its new state; a new host also gets the waiting queue it now answers for."""
+        if state is None:
+            return
+        await self.sio.emit("room-state", to_wire(state), to=room_channel(room))
+        if state.host is not None and state.host != host_was:
+            await self._push_waiting(room, state.host, if_empty=False)
+
+    async def _push_waiting(self, room: str, host: str | None, *, if_empty: bool = True) -> None:
+        """Send the host the waiting queue (``if_empty=False``: only when someone is waiting)."""
+        if host is None:
+            return
+        queue = await self.store.waiting(room)
+        if queue or if_empty:
+            await self.sio.emit("waiting", to_wire(WaitingList(waiting=queue)), to=peer_channel(host))
 
     async def _relay(self, sid: str, event: str, to: str, data: dict[str, Any]) -> dict[str, Any]:
         session = self._session(sid)
@@ -284,24 +382,59 @@ class SignalingServer:
             return str(forwarded).split(",")[-1].strip()
         return str(getattr(request, "remote", None) or "unknown")
 
+    def _client_key(self, environ: dict[str, Any], address: str) -> str:
+        """What a removal bans: the page-set client id when the cookie is ours and intact, else the address."""
+        try:
+            cookie = SimpleCookie(str(environ.get("HTTP_COOKIE", ""))).get(CLIENT_COOKIE)
+        except CookieError:
+            cookie = None
+        client_id = self.secret.verify("client", cookie.value) if cookie is not None else None
+        return "client:" + client_id if client_id else "address:" + address
+
     async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         address = self._client_address(environ)
-        if not self.per_address.acquire(address):
+        claimed_bot = isinstance(auth, dict) and "botSecret" in auth
+        if claimed_bot and not self.secret.is_bot_credential(auth["botSecret"]):
+            log.warning("refused a connection from %s: it claimed to be a bot with a wrong credential", address)
+            raise socketio.exceptions.ConnectionRefusedError(
+                "wrong bot credential: bots must run with this server's --server-secret"
+            )
+        if claimed_bot:
+            # Our own bots all come from the server's address: they share a cap of their own, not that address's.
+            if self.bot_connections >= self.config.bots_max:
+                log.warning("refused a bot connection: %d bots are connected (--bots-max)", self.bot_connections)
+                raise socketio.exceptions.ConnectionRefusedError(
+                    "too many bots on this server: stop some, or ask the operator to raise --bots-max"
+                )
+            self.bot_connections += 1
+        elif not self.per_address.acquire(address):
             log.warning("refused a connection from %s: it already has %d open", address, self.per_address.cap)
             raise socketio.exceptions.ConnectionRefusedError(
                 "too many connections from your network: close other Noom tabs, or ask the operator to raise "
                 "--max-connections-per-address"
             )
         self.metrics.sockets.inc()
-        self.connections[sid] = Connection(address, SocketLimiter(self._rates, self.config.abuse_strikes))
+        self.connections[sid] = Connection(
+            address,
+            SocketLimiter(self._rates, self.config.abuse_strikes),
+            bot=claimed_bot,
+            client=self._client_key(environ, address),
+            server_url=own_url(environ),
+        )
         await self.sio.enter_room(sid, LOBBY)
 
     async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
         connection = self.connections.pop(sid, None)
         if connection is not None:
             self.metrics.sockets.dec()
-            self.per_address.release(connection.address)
+            if connection.bot:
+                self.bot_connections -= 1
+            else:
+                self.per_address.release(connection.address)
+            await self._stop_waiting(connection)
         await self._leave_room(sid, "disconnected")
+        if self.bots is not None:
+            await self.bots.end_echo(sid)
 
     # ---- events -----------------------------------------------------------------------------------
 
@@ -315,9 +448,33 @@ class SignalingServer:
             raise bad_request('only peers of kind "bot" have a role')
         return room, name
 
+    def _connection(self, sid: str) -> Connection:
+        connection = self.connections.get(sid)
+        if connection is None:  # a handler running after its socket's disconnect
+            raise ProtocolError("not-in-room", "this connection is closing: reconnect and try again")
+        return connection
+
+    async def _entry(self, connection: Connection, request: Join, room: str) -> Entry:
+        """Who is knocking: one of our bots, someone the host admitted, or anyone (who meets the doors)."""
+        if request.kind == "bot":
+            if not connection.bot:
+                raise not_allowed('only this server\'s own bots may join as kind "bot": join as a human')
+            if request.role == "recorder" and any(p.role == "recorder" for p in await self.store.peers(room)):
+                raise ProtocolError("already-recording", "this room already has a recorder")
+            return "bot"
+        if (wait := await self.store.banned(room, connection.client)) > 0:
+            minutes = max(1, round(wait / 60))
+            raise not_allowed(f"the host removed you from this call: you can ask to join again in about {minutes} min")
+        if request.ticket is None:
+            return "open"
+        admitted = self.secret.verify("admission", request.ticket)
+        if admitted is None or admitted.split(":", 1)[0] != room:
+            raise not_allowed("this admission has expired or is for another room: ask to join again")
+        return "admitted"
+
     async def _enter_room(self, sid: str, room: str, peer: Peer) -> None:
         """Make the socket ``peer`` in ``room``, once the store has admitted it."""
-        self.sessions[sid] = Session(peer_id=peer.peer_id, room=room, name=peer.name)
+        self.sessions[sid] = Session(peer_id=peer.peer_id, room=room, name=peer.name, kind=peer.kind)
         await self.sio.leave_room(sid, LOBBY)
         await self.sio.enter_room(sid, room_channel(room))
         await self.sio.enter_room(sid, peer_channel(peer.peer_id))
@@ -328,17 +485,37 @@ class SignalingServer:
     async def join(self, sid: str, *args: Any) -> dict[str, Any]:
         request = parse(Join, args)
         room, name = self._check_join(request)
+        connection = self._connection(sid)
+        entry = await self._entry(connection, request, room)
         previous = self.sessions.get(sid)
         if previous is not None and previous.room == room:
             # Joining one's own room again makes a new peer: give up the old place first so that it is free.
             await self._leave_room(sid, "left")
             previous = None
+        await self._stop_waiting(connection)
         peer = Peer(peer_id=new_id(), name=name, kind=request.kind, role=request.role)
         # A refused join raises here, leaving the socket in the room it was in (a socket is in at most one).
-        joined = await self._join_store(sid, room, peer, request.password or None, request.unlisted)
+        try:
+            joined = await self._join_store(sid, room, peer, request.password or None, request.unlisted, entry)
+        except ProtocolError as exc:
+            if exc.code != "waiting":
+                raise
+            return await self._wait(sid, connection, room, name)
         if previous is not None:
             await self._leave_room(sid, "left", to_lobby=False)
         await self._enter_room(sid, room, peer)
+        state = joined.state
+        if peer.role == "recorder" and state.recording is None:
+            # Started by an operator (``noom record``) rather than from the room: show it all the same.
+            info = RecordingInfo(by=None, name=peer.name, since=int(time.time() * 1000))
+            if await self.store.claim_recording(room, info):
+                state = await self.store.state(room) or state
+                await self.sio.emit("room-state", to_wire(state), to=room_channel(room), skip_sid=sid)
+        if state.host == peer.peer_id and joined.others:
+            # The first person into a room that only had bots: everyone learns the new host, who gets the
+            # queue of anyone left waiting (the waiting room stops nobody while there is no host).
+            await self.sio.emit("room-state", to_wire(state), to=room_channel(room), skip_sid=sid)
+            await self._push_waiting(room, peer.peer_id, if_empty=False)
         return {
             "ok": True,
             "peerId": peer.peer_id,
@@ -346,23 +523,58 @@ class SignalingServer:
             "peers": to_wire(joined.others),
             "iceServers": self.ice_servers(peer.peer_id),
             "chat": to_wire(joined.chat),
+            "state": to_wire(state),
         }
 
-    async def _join_store(self, sid: str, room: str, peer: Peer, password: str | None, unlisted: bool) -> Joined:
+    async def _wait(self, sid: str, connection: Connection, room: str, name: str) -> dict[str, Any]:
+        """Put a newcomer in the room's waiting room and tell the host."""
+        entry = WaitingEntry(id=new_id(), name=name, since=int(time.time() * 1000))
+        await self.store.add_waiting(room, entry)
+        connection.waiting = (room, entry.id)
+        await self.sio.enter_room(sid, waiting_channel(entry.id))
+        state = await self.store.state(room)
+        await self._push_waiting(room, state.host if state else None)
+        log.info("someone is waiting to join room %s", room)
+        error = ProtocolError("waiting", "the host has been told you are here and will let you in: please wait")
+        return {**error.ack(), "waitId": entry.id}
+
+    async def _stop_waiting(self, connection: Connection) -> None:
+        """The socket no longer waits (it joined, left, or went away): take it out of the queue."""
+        if connection.waiting is None:
+            return
+        room, entry_id = connection.waiting
+        connection.waiting = None
+        if await self.store.take_waiting(room, entry_id) is not None:
+            state = await self.store.state(room)
+            await self._push_waiting(room, state.host if state else None)
+
+    async def _join_store(
+        self, sid: str, room: str, peer: Peer, password: str | None, unlisted: bool, entry: Entry
+    ) -> Joined:
         """``store.join`` with wrong passwords slowed per client address and room."""
         connection = self.connections.get(sid)
         address = connection.address if connection else "unknown"
-        if password is not None and (wait := self.passwords.wait_left(address, room)) > 0:
+        checks_password = password is not None and entry != "bot"
+        if checks_password and (wait := self.passwords.wait_left(address, room)) > 0:
             raise ProtocolError(
                 "rate-limited", f"too many wrong passwords for this room: wait {wait:.0f} s before trying again"
             )
         try:
-            joined = await self.store.join(room, peer, password, self.config.capacity, unlisted)
+            joined = await self.store.join(
+                room,
+                peer,
+                password,
+                self.config.capacity,
+                unlisted,
+                sid=sid,
+                client=connection.client if connection else "",
+                entry=entry,
+            )
         except ProtocolError as exc:
             if exc.code == "wrong-password" and password is not None:
                 self.passwords.failed(address, room)
             raise
-        if password is not None:
+        if checks_password:
             self.passwords.succeeded(address, room)
         return joined
 
@@ -371,6 +583,10 @@ class SignalingServer:
 
     async def leave(self, sid: str, *args: Any) -> dict[str, Any]:
         parse(Empty, args)
+        connection = self.connections.get(sid)
+        if sid not in self.sessions and connection is not None and connection.waiting is not None:
+            await self._stop_waiting(connection)  # leaving the waiting room
+            return {"ok": True}
         self._session(sid)
         await self._leave_room(sid, "left")
         return {"ok": True}
@@ -429,3 +645,200 @@ class SignalingServer:
     async def rooms(self, sid: str, *args: Any) -> dict[str, Any]:
         parse(Empty, args)
         return {"ok": True, "rooms": to_wire(await self.store.rooms())}
+
+    # ---- room authority: who may do what (docs/protocol.md §4a) ----------------------------------
+
+    async def _member(self, sid: str) -> tuple[Session, RoomState]:
+        """The sender's session and its room's current state; the sender must be in a room."""
+        session = self._session(sid)
+        state = await self.store.state(session.room)
+        if state is None:
+            raise ProtocolError("not-in-room", "join a room first")
+        return session, state
+
+    async def _host(self, sid: str) -> tuple[Session, RoomState]:
+        session, state = await self._member(sid)
+        if state.host != session.peer_id:
+            raise not_allowed("only the host can do this: ask the host, or ask them to make you host")
+        return session, state
+
+    async def _target(self, session: Session, peer_id: str) -> Member:
+        """Another peer of the sender's room."""
+        member = await self.store.member(peer_id) if peer_id != session.peer_id else None
+        if member is None or member.room != session.room:
+            raise ProtocolError("unknown-peer", "no other peer with that id is in your room; it may have left")
+        return member
+
+    async def refresh_ice_servers(self, sid: str, *args: Any) -> dict[str, Any]:
+        parse(Empty, args)
+        session = self._session(sid)
+        return {"ok": True, "iceServers": self.ice_servers(session.peer_id)}
+
+    async def hand_host(self, sid: str, *args: Any) -> dict[str, Any]:
+        request = parse(Target, args)
+        session, _ = await self._host(sid)
+        target = await self._target(session, request.peer_id)
+        if target.peer.kind != "human":
+            raise bad_request("only a person can be host, not a bot")
+        state = await self.store.update_state(session.room, {"host": target.peer.peer_id})
+        log.info("room %s: host handed from %s to %s", session.room, session.peer_id, target.peer.peer_id)
+        await self._state_changed(session.room, state, host_was=session.peer_id)
+        return {"ok": True}
+
+    async def mute(self, sid: str, *args: Any) -> dict[str, Any]:
+        request = parse(Mute, args)
+        session, _ = await self._host(sid)
+        target = await self._target(session, request.peer_id)
+        peer = await self.store.update_peer(target.peer.peer_id, {request.kind: False})
+        if peer is None:
+            raise ProtocolError("unknown-peer", "that peer has just left")
+        await self.sio.emit("muted", to_wire(Muted(kind=request.kind, by=session.name)), to=peer_channel(peer.peer_id))
+        state = {"peerId": peer.peer_id, **{flag: getattr(peer, flag) for flag in MEDIA_FLAGS}}
+        await self.sio.emit("media", state, to=room_channel(session.room))  # the host's page shows it too
+        return {"ok": True}
+
+    async def ask_unmute(self, sid: str, *args: Any) -> dict[str, Any]:
+        request = parse(Mute, args)
+        session, _ = await self._host(sid)
+        target = await self._target(session, request.peer_id)
+        ask = UnmuteRequest(kind=request.kind, by=session.name)
+        await self.sio.emit("unmute-request", to_wire(ask), to=peer_channel(target.peer.peer_id))
+        return {"ok": True}
+
+    async def remove(self, sid: str, *args: Any) -> dict[str, Any]:
+        request = parse(Target, args)
+        session, _ = await self._host(sid)
+        target = await self._target(session, request.peer_id)
+        await self.store.ban(session.room, target.client, self.config.removal_ban)
+        log.info("room %s: host %s removed %s", session.room, session.peer_id, target.peer.peer_id)
+        await self._expel(target, Removed(reason="removed", by=session.name))
+        return {"ok": True}
+
+    async def _expel(self, target: Member, why: Removed) -> None:
+        """Take ``target`` out of its room and close its connection, on whichever process holds it."""
+        await self.sio.emit("removed", to_wire(why), to=peer_channel(target.peer.peer_id))
+        left = await self.store.leave(target.peer.peer_id)
+        if left is None:
+            return  # it left by itself meanwhile
+        await self.sio.emit(
+            "peer-left", {"peerId": target.peer.peer_id, "reason": "removed"}, to=room_channel(target.room)
+        )
+        await self._state_changed(target.room, left.state)
+        # A Socket.IO disconnect (not a transport close): socket.io clients then stay disconnected.
+        await self.sio.disconnect(target.sid)
+        await self._rooms_changed()
+
+    async def lock(self, sid: str, *args: Any) -> dict[str, Any]:
+        request = parse(Lock, args)
+        session, _ = await self._host(sid)
+        state = await self.store.update_state(session.room, {"locked": request.locked})
+        await self._state_changed(session.room, state, host_was=session.peer_id)
+        return {"ok": True}
+
+    async def waiting_room(self, sid: str, *args: Any) -> dict[str, Any]:
+        request = parse(WaitingRoom, args)
+        session, _ = await self._host(sid)
+        state = await self.store.update_state(session.room, {"waiting_room": request.enabled})
+        await self._state_changed(session.room, state, host_was=session.peer_id)
+        if not request.enabled:  # no waiting room any more: whoever was waiting comes in
+            for entry in await self.store.waiting(session.room):
+                await self._admit(session.room, entry.id)
+            await self._push_waiting(session.room, session.peer_id)
+        return {"ok": True}
+
+    async def admit(self, sid: str, *args: Any) -> dict[str, Any]:
+        request = parse(WaitingTarget, args)
+        session, _ = await self._host(sid)
+        if not await self._admit(session.room, request.id):
+            raise ProtocolError("unknown-peer", "nobody with that id is waiting; they may have given up")
+        await self._push_waiting(session.room, session.peer_id)
+        return {"ok": True}
+
+    async def _admit(self, room: str, entry_id: str) -> bool:
+        if await self.store.take_waiting(room, entry_id) is None:
+            return False
+        ticket = self.secret.sign("admission", f"{room}:{entry_id}", ADMISSION_TICKET_SECONDS)
+        await self.sio.emit("admitted", to_wire(Admitted(ticket=ticket)), to=waiting_channel(entry_id))
+        return True
+
+    async def decline(self, sid: str, *args: Any) -> dict[str, Any]:
+        request = parse(WaitingTarget, args)
+        session, _ = await self._host(sid)
+        if await self.store.take_waiting(session.room, request.id) is None:
+            raise ProtocolError("unknown-peer", "nobody with that id is waiting; they may have given up")
+        declined = Declined(message="The host did not let you in this time.")
+        await self.sio.emit("declined", to_wire(declined), to=waiting_channel(request.id))
+        await self._push_waiting(session.room, session.peer_id)
+        return {"ok": True}
+
+    async def end(self, sid: str, *args: Any) -> dict[str, Any]:
+        parse(Empty, args)
+        session, _ = await self._host(sid)
+        log.info("room %s: host %s ended the call for everyone", session.room, session.peer_id)
+        declined = Declined(message="The host ended the call.")
+        for entry in await self.store.waiting(session.room):
+            if await self.store.take_waiting(session.room, entry.id) is not None:
+                await self.sio.emit("declined", to_wire(declined), to=waiting_channel(entry.id))
+        why = Removed(reason="ended", by=session.name)
+        for peer in await self.store.peers(session.room):
+            if peer.peer_id == session.peer_id:
+                continue
+            if peer.role == "recorder":  # it saves the file and leaves by itself
+                await self.sio.emit("recording-stop", {}, to=peer_channel(peer.peer_id))
+            elif (member := await self.store.member(peer.peer_id)) is not None:
+                await self._expel(member, why)
+        await self._leave_room(sid, "left")
+        return {"ok": True}
+
+    async def recording_start(self, sid: str, *args: Any) -> dict[str, Any]:
+        parse(Empty, args)
+        session, _ = await self._member(sid)
+        if session.kind != "human":
+            raise not_allowed("only people in the call can start a recording")
+        if self.bots is None:
+            raise ProtocolError("busy", "this server does not record calls")
+        info = RecordingInfo(by=session.peer_id, name=session.name, since=int(time.time() * 1000))
+        if not await self.store.claim_recording(session.room, info):
+            raise ProtocolError("already-recording", "this call is already being recorded")
+        try:
+            await self.bots.start_recorder(self._connection(sid).server_url, session.room)
+        except ProtocolError:
+            await self.store.update_state(session.room, {"recording": None})
+            raise
+        except Exception:
+            await self.store.update_state(session.room, {"recording": None})
+            log.exception("the recorder for room %s did not start", session.room)
+            raise ProtocolError("busy", "the recorder could not start: try again in a moment") from None
+        state = await self.store.state(session.room)
+        if state is not None and state.recording == info:
+            await self.sio.emit("room-state", to_wire(state), to=room_channel(session.room))
+        log.info("room %s: %s started a recording", session.room, session.peer_id)
+        return {"ok": True}
+
+    async def recording_stop(self, sid: str, *args: Any) -> dict[str, Any]:
+        parse(Empty, args)
+        session, state = await self._member(sid)
+        if state.recording is None:
+            raise ProtocolError("not-recording", "this call is not being recorded")
+        if session.peer_id not in (state.host, state.recording.by):
+            raise not_allowed("only the host or whoever started the recording can stop it")
+        recorders = [p for p in await self.store.peers(session.room) if p.role == "recorder"]
+        if not recorders:
+            raise ProtocolError("not-recording", "the recording is still starting: try again in a moment")
+        for recorder in recorders:
+            # Through its own channel, so the stop reaches whichever process runs the recorder.
+            await self.sio.emit("recording-stop", {}, to=peer_channel(recorder.peer_id))
+        log.info("room %s: %s stopped the recording", session.room, session.peer_id)
+        return {"ok": True}
+
+    async def echo_start(self, sid: str, *args: Any) -> dict[str, Any]:
+        parse(Empty, args)
+        if sid in self.sessions:
+            raise bad_request("leave your call before testing your camera and microphone")
+        connection = self._connection(sid)
+        if connection.bot:
+            raise not_allowed("bots do not take echo tests")
+        if self.bots is None:
+            raise ProtocolError("busy", "this server runs no echo tests")
+        echo = await self.bots.start_echo(connection.server_url, sid, connection.address)
+        return {"ok": True, "room": echo.room, "password": echo.password}

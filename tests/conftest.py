@@ -36,8 +36,8 @@ async def connect() -> AsyncIterator[Callable[..., Awaitable[Client]]]:
     """Connected protocol clients of any server: ``alice = await connect(server, transports=["polling"])``."""
     made: list[Client] = []
 
-    async def start(server: RunningServer, **kwargs: Any) -> Client:
-        client = await Client(server.url).connect(**kwargs)
+    async def start(server: RunningServer, auth: dict[str, str] | None = None, **kwargs: Any) -> Client:
+        client = await Client(server.url, auth).connect(**kwargs)
         made.append(client)
         return client
 

@@ -14,8 +14,27 @@ from socketio import packet as socketio_packet
 from signaling.app import make_app
 from signaling.config import RATE_FIELDS, Config
 from signaling.limits import Rate
+from signaling.secret import SECRET_KEY
 
-SERVER_EVENTS = ("peer-joined", "peer-left", "offer", "answer", "ice", "chat", "media", "peer-renamed", "rooms")
+SERVER_EVENTS = (
+    "peer-joined",
+    "peer-left",
+    "offer",
+    "answer",
+    "ice",
+    "chat",
+    "media",
+    "peer-renamed",
+    "rooms",
+    "room-state",
+    "waiting",
+    "muted",
+    "unmute-request",
+    "removed",
+    "admitted",
+    "declined",
+    "recording-stop",
+)
 
 
 class RunningServer:
@@ -40,6 +59,11 @@ class RunningServer:
     async def stop(self) -> None:
         await self.runner.cleanup()
 
+    @property
+    def bot_auth(self) -> dict[str, str]:
+        """The connect ``auth`` of this server's own bots."""
+        return {"botSecret": self.app[SECRET_KEY].bot_credential()}
+
 
 # Protocol tests send far faster than any person; they run with the abuse limits out of the way.
 # tests/test_limits.py checks the limits at their real defaults (``DEFAULT_RATES``).
@@ -58,8 +82,9 @@ def test_config(**overrides: Any) -> Config:
 class Client:
     """A python-socketio client of protocol v1 that queues every server event it receives."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, auth: dict[str, str] | None = None) -> None:
         self.url = url
+        self.auth = auth
         self.sio = socketio.AsyncClient(reconnection=False)
         self.received: dict[str, asyncio.Queue[Any]] = defaultdict(asyncio.Queue)
         self.peer_id: str | None = None
@@ -73,7 +98,7 @@ class Client:
         return record
 
     async def connect(self, transports: list[str] | None = None) -> Client:
-        await self.sio.connect(self.url, transports=transports or ["websocket"], wait_timeout=10)
+        await self.sio.connect(self.url, transports=transports or ["websocket"], auth=self.auth, wait_timeout=10)
         return self
 
     async def call(self, event: str, *args: Any, timeout: float = 10) -> Any:

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 from playwright.async_api import Browser, async_playwright
 
-from signaling.app import SECRET_KEY
+from signaling.secret import SECRET_KEY
 
 from .helpers import RunningServer
 

@@ -17,10 +17,10 @@ import pytest
 
 from media.probe import ProbeBot
 from media.service import MEDIA_KEY, MediaService
-from signaling.app import SECRET_KEY, SIGNALING_KEY
+from signaling.app import SIGNALING_KEY
 from signaling.config import Config
 from signaling.protocol import ProtocolError
-from signaling.secret import ServerSecret
+from signaling.secret import SECRET_KEY, ServerSecret
 from signaling.server import peer_channel
 
 from .helpers import Client, RunningServer

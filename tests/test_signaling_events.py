@@ -13,7 +13,16 @@ from .helpers import assert_silent, peer
 async def test_join_acks_the_room_and_announces_the_newcomer(clients, joined) -> None:
     alice = await clients()
     a = await alice.join("demo", "Alice")
-    assert a == {"ok": True, "peerId": alice.peer_id, "room": "demo", "peers": [], "iceServers": [], "chat": []}
+    state = {"host": alice.peer_id, "locked": False, "waitingRoom": False, "recording": None}
+    assert a == {
+        "ok": True,
+        "peerId": alice.peer_id,
+        "room": "demo",
+        "peers": [],
+        "iceServers": [],
+        "chat": [],
+        "state": state,
+    }
     bob = await clients()
     b = await bob.join("demo", "Bob")
     assert b["peers"] == [peer(alice.peer_id, "Alice")] and b["room"] == "demo"
@@ -29,9 +38,10 @@ async def test_join_ack_lists_the_others_in_join_order_with_their_state(clients,
     assert ack["peers"] == [peer(alice.peer_id, "Alice"), peer(bob.peer_id, "Bob", video=False, hand=True)]
 
 
-async def test_a_bot_joins_with_its_kind_and_role(clients, joined) -> None:
+async def test_a_bot_joins_with_its_kind_and_role(server, clients, joined) -> None:
     alice = await joined("demo", "Alice")
-    bot = await joined("demo", "Recorder", kind="bot", role="recorder")
+    bot = await clients(auth=server.bot_auth)
+    await bot.join("demo", "Recorder", kind="bot", role="recorder")
     assert await alice.next("peer-joined") == peer(bot.peer_id, "Recorder", kind="bot", role="recorder")
 
 

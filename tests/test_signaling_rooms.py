@@ -17,6 +17,7 @@ async def test_joining_a_second_room_leaves_the_first(joined, clients) -> None:
     ack = await alice.join("second", "Alice")
     assert ack["peers"] == [peer(carol.peer_id, "Carol")] and alice.peer_id != old_id
     assert await bob.next("peer-left") == {"peerId": old_id, "reason": "left"}
+    assert (await bob.next("room-state"))["host"] == bob.peer_id  # the host left: Bob hosts now
     assert await carol.next("peer-joined") == peer(alice.peer_id, "Alice")
     # Alice hears nothing more from the first room, and the moving socket got no lobby push on the way.
     await bob.call("chat", {"text": "anyone?"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import aiohttp_jinja2
@@ -9,6 +10,8 @@ import jinja2
 from aiohttp import web
 
 from signaling.protocol import ROOM_RE
+from signaling.secret import SECRET_KEY
+from signaling.server import CLIENT_COOKIE
 
 HERE = Path(__file__).parent
 NODE_MODULES = HERE / "node_modules"
@@ -42,6 +45,30 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
         response.headers.setdefault(header, value)
 
 
+CLIENT_COOKIE_SECONDS = 365 * 24 * 3600
+
+
+async def _client_cookie(request: web.Request, response: web.StreamResponse) -> None:
+    """Give every browser that opens a page a signed client id, which a host's removal then bans (instead
+    of the whole address, which an office behind one NAT shares)."""
+    if response.content_type != "text/html" or SECRET_KEY not in request.app:
+        return
+    secret = request.app[SECRET_KEY]
+    current = request.cookies.get(CLIENT_COOKIE)
+    if current is not None and secret.verify("client", current) is not None:
+        return
+    token = secret.sign("client", secrets.token_urlsafe(12), CLIENT_COOKIE_SECONDS)
+    response.set_cookie(
+        CLIENT_COOKIE,
+        token,
+        max_age=CLIENT_COOKIE_SECONDS,
+        httponly=True,
+        samesite="Lax",
+        path="/",
+        secure=request.secure,
+    )
+
+
 @aiohttp_jinja2.template("lobby.html")
 async def lobby(request: web.Request) -> dict[str, object]:
     return {}
@@ -61,6 +88,7 @@ async def room(request: web.Request) -> dict[str, object]:
 def setup_web(app: web.Application) -> None:
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)
     app.on_response_prepare.append(_security_headers)
+    app.on_response_prepare.append(_client_cookie)
     app.router.add_get("/", lobby, name="lobby")
     app.router.add_get("/r/{room}", room, name="room")
     app.router.add_static("/static/", HERE / "static", name="static")

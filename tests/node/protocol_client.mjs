@@ -10,7 +10,20 @@ const { io } = require("socket.io-client");
 
 const URL_ = process.argv[2];
 const WAIT_MS = 5000;
-const ERROR_CODES = ["bad-request", "room-full", "wrong-password", "not-in-room", "unknown-peer", "rate-limited"];
+const ERROR_CODES = [
+  "bad-request",
+  "room-full",
+  "wrong-password",
+  "not-in-room",
+  "unknown-peer",
+  "rate-limited",
+  "not-allowed",
+  "room-locked",
+  "waiting",
+  "already-recording",
+  "not-recording",
+  "busy",
+];
 const ROOM = "conformance-1";
 
 class Client {
@@ -90,7 +103,8 @@ async function main() {
   // Bea creates the room; Ada, in the lobby, is told.
   const beaJoin = await bea.request("join", { room: ROOM, name: "Bea" });
   assert.equal(beaJoin.ok, true, JSON.stringify(beaJoin));
-  assert.deepEqual(Object.keys(beaJoin).sort(), ["chat", "iceServers", "ok", "peerId", "peers", "room"]);
+  assert.deepEqual(Object.keys(beaJoin).sort(), ["chat", "iceServers", "ok", "peerId", "peers", "room", "state"]);
+  assert.deepEqual(beaJoin.state, { host: beaJoin.peerId, locked: false, waitingRoom: false, recording: null });
   const beaId = beaJoin.peerId;
   assert.equal(typeof beaId, "string");
   assert.notEqual(beaId, bea.socket.id, "the peerId is not the socket id");
@@ -151,9 +165,18 @@ async function main() {
   await ada.refused("offer", { to: "no-such-peer", sdp: offerSdp }, "unknown-peer");
   await ada.refused("join", { room: "-bad", name: "Ada" }, "bad-request");
 
+  // Room authority: Bea created the room, so Bea hosts; Ada may not lock it, Bea may.
+  await ada.refused("lock", { locked: true }, "not-allowed");
+  assert.deepEqual(await bea.request("lock", { locked: true }), { ok: true });
+  const locked = { host: beaId, locked: true, waitingRoom: false, recording: null };
+  assert.deepEqual([await ada.next("room-state"), await bea.next("room-state")], [locked, locked]);
+  assert.deepEqual(await bea.request("lock", { locked: false }), { ok: true });
+  for (const client of [ada, bea]) assert.equal((await client.next("room-state")).locked, false);
+
   // Leave: Ada is told, Bea is back in the lobby and gets the room list.
   assert.deepEqual(await bea.request("leave", {}), { ok: true });
   assert.deepEqual(await ada.next("peer-left"), { peerId: beaId, reason: "left" });
+  assert.equal((await ada.next("room-state")).host, adaId, "the host left: Ada, there longest, hosts now");
   assert.deepEqual(await bea.next("rooms"), { rooms: [{ room: ROOM, count: 1, locked: false }] });
   await bea.refused("chat", { text: "hello?" }, "not-in-room");
 

@@ -1,0 +1,173 @@
+"""Room authority over the protocol: who may do what. Bots prove themselves, the host moderates (mute, remove,
+lock, waiting room, end), and everyone else is refused with ``not-allowed``."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import socketio
+
+from .helpers import Client, RunningServer, peer
+from .services import eventually
+
+HOST_ONLY = [
+    ("host", {"peerId": "x"}),
+    ("mute", {"peerId": "x", "kind": "audio"}),
+    ("ask-unmute", {"peerId": "x", "kind": "video"}),
+    ("remove", {"peerId": "x"}),
+    ("lock", {"locked": True}),
+    ("waiting-room", {"enabled": True}),
+    ("admit", {"id": "x"}),
+    ("decline", {"id": "x"}),
+    ("end", {}),
+]
+
+
+async def test_a_human_cannot_pose_as_a_bot(server: RunningServer, clients, joined) -> None:
+    alice = await joined("demo", "Alice")
+    faker = await clients()
+    assert await faker.refused("join", {"room": "demo", "name": "Recorder", "kind": "bot", "role": "recorder"}) == (
+        "not-allowed"
+    )
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await Client(server.url, {"botSecret": "guess"}).connect()
+    real = await clients(auth=server.bot_auth)
+    await real.join("demo", "Recorder", kind="bot", role="recorder")
+    assert await alice.next("peer-joined") == peer(real.peer_id, "Recorder", kind="bot", role="recorder")
+    # One recorder per room, even among bots.
+    second = await clients(auth=server.bot_auth)
+    code = await second.refused("join", {"room": "demo", "name": "Rec 2", "kind": "bot", "role": "recorder"})
+    assert code == "already-recording"
+
+
+async def test_only_the_host_moderates(joined) -> None:
+    alice, bob = await joined("demo", "Alice"), await joined("demo", "Bob")
+    for event, payload in HOST_ONLY:
+        assert await bob.refused(event, payload) == "not-allowed", event
+    await alice.next("peer-joined")
+    # The host's own actions on a peer that is not there are refused, not carried out.
+    assert await alice.refused("remove", {"peerId": "nobody"}) == "unknown-peer"
+    assert await alice.refused("remove", {"peerId": alice.peer_id}) == "unknown-peer"
+
+
+async def test_host_hands_over_and_the_longest_present_takes_over(joined) -> None:
+    alice, bob, carol = await joined("demo", "Alice"), await joined("demo", "Bob"), await joined("demo", "Carol")
+    assert await alice.call("host", {"peerId": carol.peer_id}) == {"ok": True}
+    for client in (alice, bob, carol):
+        assert (await client.next("room-state"))["host"] == carol.peer_id
+    assert await alice.refused("lock", {"locked": True}) == "not-allowed"
+    await carol.call("leave", {})
+    for client in (alice, bob):
+        assert (await client.next("room-state"))["host"] == alice.peer_id  # Alice has been there longest
+
+
+async def test_mute_turns_a_peer_off_and_only_it_can_turn_back_on(joined) -> None:
+    alice, bob = await joined("demo", "Alice"), await joined("demo", "Bob")
+    assert await alice.call("mute", {"peerId": bob.peer_id, "kind": "audio"}) == {"ok": True}
+    assert await bob.next("muted") == {"kind": "audio", "by": "Alice"}
+    assert await alice.next("media") == {"peerId": bob.peer_id, "audio": False, "video": True, "screen": False,
+                                         "hand": False}  # fmt: skip
+    assert await alice.call("ask-unmute", {"peerId": bob.peer_id, "kind": "audio"}) == {"ok": True}
+    assert await bob.next("unmute-request") == {"kind": "audio", "by": "Alice"}
+    assert await bob.call("media", {"audio": True}) == {"ok": True}  # Bob may, nobody else can
+    assert (await alice.next("media"))["audio"] is True
+
+
+async def test_removed_peer_is_disconnected_and_kept_out(make_server, connect) -> None:
+    server = await make_server(removal_ban=1.0)
+    alice, bob, carol = [await connect(server) for _ in range(3)]
+    await alice.join("demo", "Alice")
+    await bob.join("demo", "Bob")
+    await carol.join("demo", "Carol")
+    assert await alice.call("remove", {"peerId": bob.peer_id}) == {"ok": True}
+    assert await bob.next("removed") == {"reason": "removed", "by": "Alice"}
+    for client in (alice, carol):
+        left = await client.next("peer-left")
+        while left["peerId"] != bob.peer_id:
+            left = await client.next("peer-left")
+        assert left == {"peerId": bob.peer_id, "reason": "removed"}
+    await eventually(lambda: not bob.sio.connected, 10, "the removed socket closed")
+    # Bob comes back on a new socket from the same address (no browser cookie): refused for a while.
+    again = await connect(server)
+    ack = await again.call("join", {"room": "demo", "name": "Bob"})
+    assert ack["error"]["code"] == "not-allowed" and "removed" in ack["error"]["message"]
+    await asyncio.sleep(1.1)
+    await again.join("demo", "Bob")
+
+
+async def test_locked_room_refuses_newcomers_until_unlocked(joined, clients) -> None:
+    alice = await joined("demo", "Alice")
+    assert await alice.call("lock", {"locked": True}) == {"ok": True}
+    assert (await alice.next("room-state"))["locked"] is True
+    bob = await clients()
+    assert await bob.refused("join", {"room": "demo", "name": "Bob"}) == "room-locked"
+    await alice.call("lock", {"locked": False})
+    await bob.join("demo", "Bob")
+
+
+async def test_waiting_room_admit_decline_and_giving_up(joined, clients) -> None:
+    alice = await joined("demo", "Alice", password="pw")
+    assert await alice.call("waiting-room", {"enabled": True}) == {"ok": True}
+    assert (await alice.next("room-state"))["waitingRoom"] is True
+    bob, carol, dan = await clients(), await clients(), await clients()
+    # The password still comes first.
+    assert await bob.refused("join", {"room": "demo", "name": "Bob"}) == "wrong-password"
+    waiting = await bob.call("join", {"room": "demo", "name": "Bob", "password": "pw"})
+    assert waiting["ok"] is False and waiting["error"]["code"] == "waiting" and waiting["waitId"]
+    queue = (await alice.next("waiting"))["waiting"]
+    assert [(e["id"], e["name"]) for e in queue] == [(waiting["waitId"], "Bob")]
+    await carol.call("join", {"room": "demo", "name": "Carol", "password": "pw"})
+    await dan.call("join", {"room": "demo", "name": "Dan", "password": "pw"})
+    await alice.next("waiting")
+    queue = (await alice.next("waiting"))["waiting"]
+    assert [e["name"] for e in queue] == ["Bob", "Carol", "Dan"]
+
+    # Admit Bob: he gets a ticket and joins with it, past the waiting room.
+    assert await alice.call("admit", {"id": queue[0]["id"]}) == {"ok": True}
+    ticket = (await bob.next("admitted"))["ticket"]
+    assert [e["name"] for e in (await alice.next("waiting"))["waiting"]] == ["Carol", "Dan"]
+    assert await bob.refused("join", {"room": "demo", "name": "Bob", "ticket": ticket + "x"}) == "not-allowed"
+    ack = await bob.join("demo", "Bob", ticket=ticket)
+    assert ack["state"]["host"] == alice.peer_id
+
+    # Decline Carol; Dan gives up (leaves the waiting room), so the queue empties.
+    assert await alice.call("decline", {"id": queue[1]["id"]}) == {"ok": True}
+    assert "did not let you in" in (await carol.next("declined"))["message"]
+    await alice.next("waiting")
+    assert await dan.call("leave", {}) == {"ok": True}
+    assert (await alice.next("waiting"))["waiting"] == []
+    assert await alice.refused("admit", {"id": queue[2]["id"]}) == "unknown-peer"
+
+
+async def test_turning_the_waiting_room_off_lets_everyone_in(joined, clients) -> None:
+    alice = await joined("demo", "Alice")
+    await alice.call("waiting-room", {"enabled": True})
+    bob = await clients()
+    assert (await bob.call("join", {"room": "demo", "name": "Bob"}))["error"]["code"] == "waiting"
+    await alice.call("waiting-room", {"enabled": False})
+    ticket = (await bob.next("admitted"))["ticket"]
+    await bob.join("demo", "Bob", ticket=ticket)
+
+
+async def test_end_removes_everyone_and_the_room_goes(joined, clients) -> None:
+    alice, bob, carol = await joined("demo", "Alice"), await joined("demo", "Bob"), await joined("demo", "Carol")
+    assert await alice.call("end", {}) == {"ok": True}
+    for client in (bob, carol):
+        assert await client.next("removed") == {"reason": "ended", "by": "Alice"}
+    lobby = await clients()
+    assert (await lobby.call("rooms"))["rooms"] == []
+
+
+async def test_recording_needs_a_member_and_stop_needs_a_recording(joined, clients) -> None:
+    outsider = await clients()
+    assert await outsider.refused("recording-start", {}) == "not-in-room"
+    alice = await joined("demo", "Alice")
+    assert await alice.refused("recording-stop", {}) == "not-recording"
+
+
+async def test_ice_servers_refresh_for_members_only(joined, clients) -> None:
+    outsider = await clients()
+    assert await outsider.refused("ice-servers", {}) == "not-in-room"
+    alice = await joined("demo", "Alice")
+    assert await alice.call("ice-servers", {}) == {"ok": True, "iceServers": []}
