@@ -146,7 +146,8 @@ async def _run_bot(bot: Participant, duration: float | None, on_tick=None) -> in
     try:
         await bot.start()
     except ConnectRefused as exc:
-        print(f"noom: {exc} (is --server-secret the server's own?)", file=sys.stderr)
+        hint = "" if "--server-secret" in str(exc) else " (is --server-secret the server's own?)"
+        print(f"noom: {exc}{hint}", file=sys.stderr)
         return 1
     except JoinError as exc:
         print(f"noom: {exc}", file=sys.stderr)

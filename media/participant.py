@@ -318,7 +318,8 @@ class Participant:
         # could not reach, which ``start`` reports as such.
         if isinstance(data, dict) and data.get("message"):
             self._refused = str(data["message"])[:200]
-            log.warning("%r: the server refused the connection: %s", self, self._refused)
+            # Info only: ``start`` raises ConnectRefused with it, and whoever started the bot reports that.
+            log.info("%r: the server refused the connection: %s", self, self._refused)
 
     async def _on_connect(self) -> None:
         if not self._joined_once or self._closing:

@@ -51,17 +51,28 @@ async def test_probe_and_record_commands(server: RunningServer, tmp_path: Path) 
         assert 3 <= container.duration / av.time_base <= 5
 
 
-async def test_probe_says_why_it_cannot_join(server: RunningServer) -> None:
+async def test_probe_says_why_it_cannot_join(make_server) -> None:
+    # Our own bots pass a room's password (they are the server's), but not its capacity.
+    server: RunningServer = await make_server(capacity=1)
     secret = known_secret(server)
-    holder = EchoBot(server.url, "locked", password="secret", bot_credential=bot_credential(server))
+    holder = EchoBot(server.url, "full", bot_credential=bot_credential(server))
     await holder.start()
     try:
         code, _, err = await run(
-            "probe", "--url", server.url, "--room", "locked", "--duration", "1", "--server-secret", secret
+            "probe", "--url", server.url, "--room", "full", "--duration", "1", "--server-secret", secret
         )
     finally:
         await holder.stop()
-    assert code == 1 and "password" in err
+    assert code == 1 and "already has 1 participants" in err and "Traceback" not in err, err
+
+
+async def test_bots_say_in_one_line_when_the_server_refuses_their_secret(server: RunningServer) -> None:
+    known_secret(server)
+    code, _, err = await run(
+        "probe", "--url", server.url, "--room", "r", "--duration", "1", "--server-secret", "not-the-server-secret"
+    )
+    assert code == 1 and "refused" in err and "--server-secret" in err, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
 
 
 async def test_record_says_when_the_server_is_not_there(tmp_path: Path) -> None:

@@ -52,8 +52,10 @@ async def test_recording_of_a_room_is_downloadable_only_by_its_signed_link(make_
     await a.start()
     await b.start()
     try:
-        await service.start_recorder(server.url, "meeting")
-        with pytest.raises(ProtocolError) as again:
+        # Started from the room by a member, through the server (which calls service.start_recorder).
+        assert (await watcher.call("recording-start", {}))["ok"]
+        assert await watcher.refused("recording-start", {}) == "already-recording"
+        with pytest.raises(ProtocolError) as again:  # the service keeps to one per room by itself too
             await service.start_recorder(server.url, "meeting")
         assert again.value.code == "already-recording"
         # Everyone in the room sees the recorder as a bot with its role (the call UI shows REC for it).
@@ -69,7 +71,8 @@ async def test_recording_of_a_room_is_downloadable_only_by_its_signed_link(make_
             async with http.get("/recordings/" + secret.sign("recording", recording.stem, 60)) as response:
                 assert response.status == 409 and "in progress" in await response.text()
             await asyncio.sleep(max(0.0, 3 - recorder.elapsed))
-            await ask_to_stop(server, service, "meeting")
+            # Stopped by whoever started it: the server sends the recorder bot recording-stop.
+            assert (await watcher.call("recording-stop", {}))["ok"]
             chat = await watcher.next("chat", timeout=20)
             [link] = LINK_RE.findall(chat["text"])
             assert chat["text"].startswith("Recording saved (") and "24 h" in chat["text"]
@@ -253,6 +256,27 @@ async def test_echo_sessions_are_private_one_per_address_and_capped(make_server)
     finally:
         await stranger.close()
         await guest.close()
+
+
+async def test_echo_session_belongs_to_the_socket_that_asked(make_server) -> None:
+    server: RunningServer = await make_server(echo_max_sessions=4)
+    service = server.app[MEDIA_KEY]
+    service.echo_join_timeout = 60.0  # only the socket's going may end it here
+    asker = await Client(server.url).connect()
+    other = await Client(server.url).connect()  # another tab from the same address
+    try:
+        echo = await asker.call("echo-start", {})
+        assert echo["ok"] and echo["room"].startswith("echo-") and echo["password"], echo
+        assert await other.refused("echo-start", {}) == "busy"
+        [session] = service.echo_sessions.values()
+        assert session.room == echo["room"]
+        await asker.close()
+        await wait_until(lambda: not service.echo_sessions, 10, "the echo session to end with its socket")
+        await wait_until(lambda: not session.bot.sio.connected, 10, "the echo bot to leave")
+        assert (await other.call("echo-start", {}))["ok"]  # the address's one test is free again
+    finally:
+        await asker.close()
+        await other.close()
 
 
 async def test_echo_session_nobody_joins_ends(make_server) -> None:
