@@ -295,3 +295,25 @@ async def test_echo_page_is_served_and_the_old_http_api_is_gone(server: RunningS
                              ("DELETE", "/api/rooms/r/recording")):  # fmt: skip
             async with http.request(method, path) as response:
                 assert response.status in (404, 405), (method, path)
+
+
+async def test_a_bot_that_cannot_start_is_busy_without_exception_text(
+    make_server, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    server: RunningServer = await make_server(recordings_dir=str(tmp_path))
+    service = server.app[MEDIA_KEY]
+    nowhere = "http://127.0.0.1:9"  # nothing listens there: the bot's connect fails
+    with pytest.raises(ProtocolError) as echo:
+        await service.start_echo(nowhere, "sid-1", "192.0.2.1")
+    with pytest.raises(ProtocolError) as recorder:
+        await service.start_recorder(nowhere, "room")
+    # What the client sees is a sentence of ours; the exception goes to the log, with what failed.
+    assert (echo.value.code, echo.value.message) == ("busy", "The echo test could not start: try again in a moment.")
+    assert (recorder.value.code, recorder.value.message) == (
+        "busy",
+        "The recorder could not join: try again in a moment.",
+    )
+    logged = [r for r in caplog.records if r.name == "media.service" and r.exc_info]
+    assert [r.getMessage() for r in logged] == ["could not start an echo bot for 192.0.2.1",
+                                                "could not start a recorder in room room"]  # fmt: skip
+    assert not service.echo_sessions and not service.recordings and not os.listdir(tmp_path)
