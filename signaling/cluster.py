@@ -103,7 +103,7 @@ class Cluster:
                 await self.server.push_rooms()
         gone = await self.store.sweep()
         if gone:
-            await self.server.drop_peers(gone)
+            await self.server.drop_peers(gone, self.store.take_swept_states())
 
     async def health(self) -> dict[str, Any]:
         """Redis status for /healthz, with a live ping so an outage shows at once."""

@@ -144,7 +144,7 @@ if not cur then
   cur = newpw
 elseif seen ~= '1' or cur ~= seenpw then
   return {'retry'}
-elseif entry == 'open' and redis.call('HLEN', rk .. ':peers') > 0 then
+elseif entry == 'open' and redis.call('HGET', rk, 'host') then  -- the doors need a host to open them
   if redis.call('HGET', rk, 'locked') == '1' then return {'locked'} end
   if redis.call('HGET', rk, 'waiting') == '1' then return {'waiting'} end
 end
@@ -465,7 +465,7 @@ class RedisRoomStore(RoomStore):
             new_pw = ""
             if seen_pw is None:
                 new_pw = await hash_password(password) if password else ""
-            elif seen_pw and entry != "bot" and (not password or not await verify_password(password, seen_pw)):
+            elif seen_pw and entry == "open" and (not password or not await verify_password(password, seen_pw)):
                 raise wrong_password()
             now = _now_ms()
             result = await self._join(

@@ -291,10 +291,13 @@ class SignalingServer:
             )
         return servers
 
-    async def drop_peers(self, gone: list[tuple[str, str]]) -> None:
-        """Peers another process held and lost (it died): tell their rooms, then the lobby."""
+    async def drop_peers(self, gone: list[tuple[str, str]], states: dict[str, RoomState] | None = None) -> None:
+        """Peers another process held and lost (it died): tell their rooms (with a new host, if the host
+        was among them), then the lobby."""
         for peer_id, room in gone:
             await self.sio.emit("peer-left", {"peerId": peer_id, "reason": "disconnected"}, to=room_channel(room))
+        for room, state in (states or {}).items():
+            await self._state_changed(room, state)
         await self.push_rooms()
 
     async def disconnect_peers(self, peer_ids: list[str]) -> None:
@@ -709,6 +712,9 @@ class SignalingServer:
         request = parse(Target, args)
         session, _ = await self._host(sid)
         target = await self._target(session, request.peer_id)
+        if target.peer.role == "recorder":  # removing the recorder stops the recording, and keeps the file
+            await self.sio.emit("recording-stop", {}, to=peer_channel(target.peer.peer_id))
+            return {"ok": True}
         await self.store.ban(session.room, target.client, self.config.removal_ban)
         log.info("room %s: host %s removed %s", session.room, session.peer_id, target.peer.peer_id)
         await self._expel(target, Removed(reason="removed", by=session.name))

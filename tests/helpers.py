@@ -72,10 +72,15 @@ GENEROUS_RATES = {field: UNLIMITED for field in RATE_FIELDS}
 DEFAULT_RATES = {field: getattr(Config(), field) for field in RATE_FIELDS}
 
 
+# Test servers share one known secret, so that bots run as separate processes (``noom bot``, ``noom record``)
+# can authenticate to them with ``--server-secret`` / NOOM_SERVER_SECRET.
+TEST_SERVER_SECRET = "test-server-secret-not-for-production"
+
+
 def test_config(**overrides: Any) -> Config:
     """The config of test servers: rate limits out of the way and every room-list change pushed at once
     (test_signaling_rooms.py checks the folding of pushes at the default interval)."""
-    defaults = {**GENEROUS_RATES, "rooms_push_interval": 0.0}
+    defaults = {**GENEROUS_RATES, "rooms_push_interval": 0.0, "server_secret": TEST_SERVER_SECRET}
     return dataclasses.replace(Config(host="127.0.0.1", port=0), **{**defaults, **overrides})
 
 

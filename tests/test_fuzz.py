@@ -119,7 +119,7 @@ async def run_step(socket: RawSocket, event: str, args: list[Any], sockets: list
     assert isinstance(ack, list) and len(ack) == 1, ack
     assert_ack_shape(ack[0])
     if event == "join" and ack[0]["ok"]:
-        assert set(ack[0]) == {"ok", "peerId", "room", "peers", "iceServers", "chat"}, ack
+        assert set(ack[0]) == {"ok", "peerId", "room", "peers", "iceServers", "chat", "state"}, ack
         socket.peer_id = ack[0]["peerId"]
     if event == "leave" and ack[0]["ok"]:
         socket.peer_id = None

@@ -289,3 +289,35 @@ def test_scale_flags_are_checked(capsys) -> None:
     assert "--workers above 1 needs --redis-url" in capsys.readouterr().err
     assert main(["serve", "--workers", "2", "--port", "0", "--redis-url", "redis://127.0.0.1:1/0"]) == 2
     assert "needs a fixed --port" in capsys.readouterr().err
+
+
+async def test_the_host_on_one_process_moderates_peers_on_another(start_noom, connect) -> None:
+    a, b = await start_noom(), await start_noom()
+    alice, bob, carol = await connect(a), await connect(b), await connect(b)
+    await alice.join("meeting", "Alice")
+    await bob.join("meeting", "Bob")
+    # The waiting room's queue and the admission cross processes: Carol waits on B, Alice admits her from A.
+    await alice.call("waiting-room", {"enabled": True})
+    waiting = await carol.call("join", {"room": "meeting", "name": "Carol"})
+    assert waiting["error"]["code"] == "waiting"
+    queue = await alice.next("waiting", timeout=10)
+    assert [e["name"] for e in queue["waiting"]] == ["Carol"]
+    assert await alice.call("admit", {"id": waiting["waitId"]}) == {"ok": True}
+    ticket = (await carol.next("admitted", timeout=10))["ticket"]
+    await carol.join("meeting", "Carol", ticket=ticket)
+    # A mute and a removal reach B's sockets, and B's process lets the removed socket go.
+    assert await alice.call("mute", {"peerId": bob.peer_id, "kind": "audio"}) == {"ok": True}
+    assert await bob.next("muted", timeout=10) == {"kind": "audio", "by": "Alice"}
+    assert await alice.call("remove", {"peerId": bob.peer_id}) == {"ok": True}
+    assert (await bob.next("removed", timeout=10))["reason"] == "removed"
+    await eventually(lambda: not bob.sio.connected, 10, "B closed the removed socket")
+    left = [e for e in carol.drain("peer-left")] or [await carol.next("peer-left", timeout=10)]
+    assert {"peerId": bob.peer_id, "reason": "removed"} in left
+    # Alice leaves: Carol, on the other process, hosts now.
+    await alice.call("leave", {})
+    state = await carol.next("room-state", timeout=10)
+    while state["host"] != carol.peer_id:
+        state = await carol.next("room-state", timeout=10)
+    again = await connect(b)
+    refused = await again.call("join", {"room": "meeting", "name": "Bob"})
+    assert refused["error"]["code"] == "not-allowed"  # the ban is shared through Redis

@@ -1,8 +1,9 @@
 // The call: local media, one PeerLink per remote peer, tiles, the control bar, chat and people panels.
 import { fillPicker, getCamera, getMic, LevelMeter } from "./devices.js";
-import { grade, PeerLink } from "./mesh.js";
+import { grade, IceRefresher, PeerLink } from "./mesh.js";
+import { Moderation } from "./moderation.js";
 import { layout, Tile } from "./tiles.js";
-import { el, icon, linkified, setIcon, show, toast } from "./ui.js";
+import { el, linkified, setIcon, show, toast } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
 const SPEAKING_LEVEL_REMOTE = 0.04; // RTP audio level (0..1, linear)
@@ -17,7 +18,7 @@ export class Call {
    * @param {import("socket.io-client").Socket} options.socket connected to the signaling server
    * @param {string} options.room
    * @param {object} options.media {stream, micTrack, camTrack, audioOn, videoOn, cameraId, micId, speakerId}
-   * @param {(reason: string) => void} options.onEnd called when the call is over for us
+   * @param {(reason: string, title?: string) => void} options.onEnd called when the call is over for us
    */
   constructor({ socket, room, name, password, media, onEnd }) {
     this.socket = socket;
@@ -37,6 +38,13 @@ export class Call {
     this.meter = this.micTrack ? new LevelMeter(this.micTrack) : null;
     this.mutedHintUntil = 0;
     this.stage = $("stage");
+    // Every DOM listener of this call goes with it when it ends (a rejoin makes a new Call on the same page).
+    this.abort = new AbortController();
+    this.moderation = new Moderation(this);
+    this.iceRefresh = new IceRefresher({
+      fetch: () => this.emit("ice-servers", {}),
+      apply: (servers) => this.applyIceServers(servers),
+    });
     this.selfTile = new Tile({ peerId: "self", name, self: true });
     this.stage.append(this.selfTile.node);
     this.refreshSelf();
@@ -50,6 +58,14 @@ export class Call {
       selfId: () => this.selfId,
       peers: () => [...this.peers.values()].map(({ peer }) => ({ ...peer })),
       stats: (peerId) => this.peers.get(peerId)?.link.stats(),
+      roomState: () => ({ ...this.moderation.state }),
+      // Our own microphone and camera as the browser has them (a muted mic is a disabled track).
+      localTracks: () => ({
+        audio: this.micTrack && { enabled: this.micTrack.enabled, readyState: this.micTrack.readyState },
+        video: this.camTrack && { enabled: this.camTrack.enabled, readyState: this.camTrack.readyState },
+      }),
+      // The ICE servers an open connection uses now (the TURN credentials are refreshed before they expire).
+      iceServers: (peerId) => this.peers.get(peerId)?.link.pc.getConfiguration().iceServers,
       // Simulates a network blip: the transport closes and Socket.IO reconnects by itself.
       dropConnection: () => this.socket.io.engine.close(),
     };
@@ -61,7 +77,9 @@ export class Call {
   start(ack) {
     this.selfId = ack.peerId;
     this.iceServers = ack.iceServers || [];
+    this.iceRefresh.schedule(this.iceServers);
     this.selfTile.node.dataset.peerId = ack.peerId;
+    this.moderation.reset(ack.state || null);
     for (const peer of ack.peers) this.addPeer(peer, true);
     $("chat-list").replaceChildren();
     for (const message of ack.chat || []) this.showChat(message, false);
@@ -70,8 +88,7 @@ export class Call {
     const video = !!this.camTrack && this.videoOn;
     if (!audio || !video || this.screenTrack || this.hand)
       this.emit("media", { audio, video, screen: !!this.screenTrack, hand: this.hand });
-    this.updateRec();
-    this.renderPeople();
+    this.moderation.render();
     this.relayout();
   }
 
@@ -112,8 +129,7 @@ export class Call {
       onTrack: (link) => tile.setStream(link.stream),
     });
     this.relayout();
-    this.renderPeople();
-    this.updateRec();
+    this.moderation.render();
   }
 
   removePeer(peerId) {
@@ -123,41 +139,54 @@ export class Call {
     entry.link.close();
     entry.tile.node.remove();
     this.relayout();
-    this.renderPeople();
-    this.updateRec();
+    this.moderation.render();
   }
 
   dropAllPeers() {
     for (const peerId of [...this.peers.keys()]) this.removePeer(peerId);
   }
 
+  /** A peer's media state changed (a ``media`` event, or our own host action the server accepted). */
+  peerMedia(state) {
+    const entry = this.peers.get(state.peerId);
+    if (!entry) return;
+    const raised = state.hand && !entry.peer.hand;
+    Object.assign(entry.peer, state);
+    entry.tile.setState(entry.peer);
+    if (raised) toast(`${entry.peer.name} raised their hand`);
+    this.relayout();
+    this.renderPeople();
+  }
+
+  /** New TURN credentials: every open connection uses them from now on, and so do new ones. */
+  applyIceServers(servers) {
+    this.iceServers = servers;
+    for (const { link } of this.peers.values()) link.setIceServers(servers);
+  }
+
   bindSocket() {
     const s = this.socket;
     this.handlers = {
+      ...this.moderation.handlers(),
       "peer-joined": (peer) => {
         this.addPeer(peer, false);
-        toast(peer.role === "recorder" ? "Recording started" : `${peer.name} joined`);
+        // With a room state, recording is announced by room-state (with who started it).
+        if (peer.role !== "recorder") toast(`${peer.name} joined`);
+        else if (!this.moderation.known) toast("Recording started");
       },
       "peer-left": ({ peerId, reason }) => {
         const entry = this.peers.get(peerId);
         if (!entry) return;
         this.removePeer(peerId);
-        if (entry.peer.role === "recorder") toast("Recording stopped");
+        if (entry.peer.role === "recorder") {
+          if (!this.moderation.known) toast("Recording stopped"); // else room-state says so
+        } else if (reason === "removed") toast(`${entry.peer.name} was removed from the call`);
         else toast(reason === "disconnected" ? `${entry.peer.name} lost connection` : `${entry.peer.name} left`);
       },
       offer: (msg) => this.peers.get(msg.from)?.link.receive("offer", msg),
       answer: (msg) => this.peers.get(msg.from)?.link.receive("answer", msg),
       ice: (msg) => this.peers.get(msg.from)?.link.receive("ice", msg),
-      media: (state) => {
-        const entry = this.peers.get(state.peerId);
-        if (!entry) return;
-        const raised = state.hand && !entry.peer.hand;
-        Object.assign(entry.peer, state);
-        entry.tile.setState(entry.peer);
-        if (raised) toast(`${entry.peer.name} raised their hand`);
-        this.relayout();
-        this.renderPeople();
-      },
+      media: (state) => this.peerMedia(state),
       "peer-renamed": ({ peerId, name }) => {
         const entry = this.peers.get(peerId);
         if (!entry) return;
@@ -168,6 +197,11 @@ export class Call {
       chat: (message) => this.showChat(message, true),
       disconnect: (reason) => {
         if (this.ended) return;
+        if (reason === "io server disconnect") {
+          // The server closed this socket on purpose; socket.io-client does not reconnect after that.
+          this.end("The server closed your connection to the call.");
+          return;
+        }
         console.info(`noom: signaling connection lost (${reason}); reconnecting`);
         show($("conn-banner"), true);
         this.wasDisconnected = true;
@@ -188,12 +222,27 @@ export class Call {
     if (this.password) payload.password = this.password;
     const ack = await this.emit("join", payload);
     show($("conn-banner"), false);
+    if (!ack.ok && ack.error.code === "waiting") {
+      // The room has a waiting room now: leave the queue (nobody would see us wait) and let Rejoin ask.
+      await this.emit("leave", {});
+      this.end("You were disconnected, and the host now lets people in from a waiting room. Press Rejoin to ask to come back in.", "You lost your connection");
+      return;
+    }
     if (!ack.ok) {
-      this.end(`You were disconnected and could not rejoin: ${ack.error.message}`);
+      this.end(`You were disconnected and could not rejoin: ${ack.error.message}`, "You lost your connection");
       return;
     }
     this.start(ack);
     toast("Reconnected");
+  }
+
+  /** ``removed`` from the server: a host removed us or ended the call. The server disconnects this socket;
+   * we close it too, so nothing reconnects and re-joins by itself. */
+  removed(reason) {
+    if (this.ended) return;
+    const ended = reason === "ended";
+    this.end(ended ? "The host ended the call for everyone." : "The host removed you from the call.", ended ? "The call has ended" : "You were removed from the call");
+    this.socket.disconnect();
   }
 
   // ---- local media --------------------------------------------------------------------------------
@@ -281,6 +330,14 @@ export class Call {
     this.refreshSelf();
   }
 
+  /** The host turned our microphone or camera off: exactly what pressing M or V does (the server has
+   * already lowered our flag; our own ``media`` keeps it so). */
+  async turnOff(kind) {
+    if (kind === "video") {
+      if (this.videoOn && this.camTrack) await this.toggleCamera();
+    } else if (this.audioOn && this.micTrack) await this.toggleMic();
+  }
+
   /** Switch camera, microphone or speaker mid-call: replaceTrack, no renegotiation. */
   async switchDevice(kind, deviceId) {
     try {
@@ -360,44 +417,10 @@ export class Call {
     this.refreshSelf();
   }
 
-  // ---- recording (endpoints live in the media service) -------------------------------------------
+  // ---- recording and the People panel live in moderation.js ---------------------------------------
 
-  recording() {
-    return [...this.peers.values()].some(({ peer }) => peer.role === "recorder");
-  }
-
-  updateRec() {
-    const on = this.recording();
-    show($("rec-indicator"), on);
-    const button = $("btn-record");
-    button.setAttribute("aria-pressed", String(on));
-    button.classList.toggle("recording", on);
-    button.dataset.tip = on ? "Stop recording" : "Start recording";
-  }
-
-  async toggleRecording() {
-    const stop = this.recording();
-    const url = `/api/rooms/${encodeURIComponent(this.room)}/recording`;
-    let response;
-    try {
-      response = await fetch(url, { method: stop ? "DELETE" : "POST" });
-    } catch {
-      toast("Could not reach the server to change recording. Check your connection.", "error");
-      return;
-    }
-    if ([404, 405, 501].includes(response.status)) {
-      toast("Recording is not available on this server.", "error", 5000);
-    } else if (!response.ok) {
-      let detail = "";
-      try {
-        detail = (await response.json()).error?.message || "";
-      } catch {
-        /* not JSON */
-      }
-      toast(`Could not ${stop ? "stop" : "start"} recording${detail ? ": " + detail : ` (HTTP ${response.status})`}.`, "error", 6000);
-    } else {
-      toast(stop ? "Stopping the recording…" : "Starting the recording…");
-    }
+  renderPeople() {
+    this.moderation.renderPeople();
   }
 
   // ---- chat and people ----------------------------------------------------------------------------
@@ -429,30 +452,6 @@ export class Call {
     if (ack.ok) this.showChat(ack.message, false);
     else toast(ack.error.message, "error");
     return ack.ok;
-  }
-
-  renderPeople() {
-    const list = $("people-list");
-    const rows = [{ name: `${this.name} (you)`, audio: this.audioOn && this.hasAudio(), video: this.videoOn && !!this.camTrack, hand: this.hand, screen: !!this.screenTrack }];
-    for (const { peer } of this.peers.values()) rows.push({ ...peer, name: peer.role === "recorder" ? `${peer.name} (recorder)` : peer.name });
-    list.replaceChildren(
-      ...rows.map((p) =>
-        el(
-          "li",
-          {},
-          el("span", { class: "person-name", text: p.name }),
-          el(
-            "span",
-            { class: "person-icons" },
-            p.hand ? icon("hand", "small accent") : null,
-            p.screen ? icon("monitor-up", "small") : null,
-            icon(p.video ? "video" : "video-off", p.video ? "small" : "small dim"),
-            icon(p.audio ? "mic" : "mic-off", p.audio ? "small" : "small danger"),
-          ),
-        ),
-      ),
-    );
-    $("people-count").textContent = `(${rows.length})`;
   }
 
   togglePanel(which, force) {
@@ -487,28 +486,30 @@ export class Call {
   // ---- controls -----------------------------------------------------------------------------------
 
   bindControls() {
-    const on = (id, fn) => $(id).addEventListener("click", fn);
+    const signal = this.abort.signal;
+    const on = (id, fn) => $(id).addEventListener("click", fn, { signal });
     on("btn-mic", () => this.toggleMic());
     on("btn-cam", () => this.toggleCamera());
     on("btn-share", () => this.toggleShare());
     on("btn-hand", () => this.toggleHand());
-    on("btn-record", () => this.toggleRecording());
+    on("btn-record", () => this.moderation.toggleRecording());
     on("btn-chat", () => this.togglePanel("chat"));
     on("btn-people", () => this.togglePanel("people"));
     on("btn-invite", () => this.invite());
     on("btn-leave", () => this.leave());
     on("btn-settings", () => this.toggleSettings());
-    for (const button of document.querySelectorAll("[data-close]")) button.addEventListener("click", () => this.togglePanel(button.dataset.close, false));
+    for (const button of document.querySelectorAll("[data-close]")) button.addEventListener("click", () => this.togglePanel(button.dataset.close, false), { signal });
     $("chat-form").addEventListener("submit", async (event) => {
       event.preventDefault();
       const input = $("chat-input");
       const text = input.value;
       if (!text.trim()) return;
       if (await this.sendChat(text)) input.value = "";
-    });
+    }, { signal });
     for (const [id, kind] of [["call-camera", "videoinput"], ["call-mic", "audioinput"], ["call-speaker", "audiooutput"]])
-      $(id).addEventListener("change", (event) => this.switchDevice(kind, event.target.value));
+      $(id).addEventListener("change", (event) => this.switchDevice(kind, event.target.value), { signal });
     this.keyHandler = (event) => {
+      if (document.querySelector("dialog[open]")) return; // a confirmation has the keyboard
       if (event.key === "Escape") {
         // Escape closes whatever is open over the stage.
         if (!$("settings").hidden) this.toggleSettings();
@@ -523,7 +524,7 @@ export class Call {
       event.preventDefault();
       $(action).click();
     };
-    document.addEventListener("keydown", this.keyHandler);
+    document.addEventListener("keydown", this.keyHandler, { signal });
   }
 
   async toggleSettings() {
@@ -575,21 +576,23 @@ export class Call {
 
   // ---- leaving ------------------------------------------------------------------------------------
 
-  async leave() {
+  async leave(reason = "You left the call.", title = undefined) {
     if (this.ended) return;
     await this.emit("leave", {});
-    this.end("You left the call.");
+    this.end(reason, title);
   }
 
-  end(reason) {
+  end(reason, title) {
+    if (this.ended) return;
     this.ended = true;
     for (const timer of this.timers) clearInterval(timer);
+    this.iceRefresh.stop();
     this.resizeObserver.disconnect();
-    document.removeEventListener("keydown", this.keyHandler);
+    this.abort.abort();
     for (const [event, handler] of Object.entries(this.handlers)) this.socket.off(event, handler);
     this.dropAllPeers();
     this.meter?.stop();
     for (const track of [this.micTrack, this.camTrack, this.screenTrack]) track?.stop();
-    this.onEnd(reason);
+    this.onEnd(reason, title);
   }
 }

@@ -13,7 +13,15 @@ const ERRORS = {
   "wrong-password": "That password is not right. Check it with whoever invited you and try again.",
   "rate-limited": "Too many attempts in a short time. Wait a few seconds and try again.",
   timeout: "The server did not answer. Check your connection and try again.",
+  "room-locked": "The host has locked this room: nobody new can join. Ask the host to unlock it, then try again.",
+  // The server says why (removed a moment ago, say, and for how long).
+  "not-allowed": (message) => `You cannot join this call now: ${message || "ask the host"}.`.replace(/\.\.$/, "."),
 };
+
+function errorText({ code, message }) {
+  const known = ERRORS[code];
+  return typeof known === "function" ? known(message) : known || message;
+}
 
 const media = {
   stream: null,
@@ -30,6 +38,8 @@ let meterFrame = 0;
 let roomLocked = false;
 let roomExists = false;
 let call = null;
+let waiting = null; // {payload, name, password} while the host has us in the waiting room
+let lastJoin = null; // {name, password} of the call we were in, for Rejoin
 
 const socket = connectSocket();
 
@@ -179,6 +189,7 @@ function showError(text) {
 
 $("join-form").addEventListener("submit", async (event) => {
   event.preventDefault();
+  if (waiting) return;
   const name = nameInput.value.trim();
   if (!name) {
     showError("Type your name so others know who you are.");
@@ -189,6 +200,11 @@ $("join-form").addEventListener("submit", async (event) => {
   const password = roomLocked || !$("password-block").hidden ? $("join-password").value : roomExists ? "" : $("new-password").value;
   const payload = { room, name };
   if (password) payload.password = password;
+  await tryJoin(payload, name, password);
+});
+
+/** Send ``join`` and act on the answer: enter the call, wait for the host, or say why not. */
+async function tryJoin(payload, name, password) {
   const button = $("join-button");
   button.disabled = true;
   showError("");
@@ -200,21 +216,63 @@ $("join-form").addEventListener("submit", async (event) => {
     ack = { ok: false, error: { code: "timeout", message: "" } };
   }
   button.disabled = false;
-  if (!ack.ok) {
-    if (ack.error.code === "wrong-password") {
-      show($("password-block"), true);
-      show($("lock-block"), false);
-      showError($("join-password").value ? ERRORS["wrong-password"] : "This room is protected by a password. Type it and press Join.");
-      $("join-password").focus();
-    } else {
-      showError(ERRORS[ack.error.code] || ack.error.message);
-    }
+  if (ack.ok) {
+    showWaiting(null);
+    enterCall(ack, name, password);
     return;
   }
-  enterCall(ack, name, password);
+  const code = ack.error.code;
+  if (code === "waiting") {
+    showWaiting({ payload, name, password });
+    return;
+  }
+  showWaiting(null);
+  if (code === "wrong-password") {
+    show($("password-block"), true);
+    show($("lock-block"), false);
+    showError($("join-password").value ? ERRORS["wrong-password"] : "This room is protected by a password. Type it and press Join.");
+    $("join-password").focus();
+  } else {
+    showError(errorText(ack.error));
+  }
+}
+
+// ---- the waiting room: the host admits (a ticket to join with) or declines ---------------------------
+
+function showWaiting(state) {
+  waiting = state;
+  show($("waiting-block"), !!state);
+  show($("join-button"), !state);
+  for (const id of ["join-name", "join-password", "new-password"]) $(id).disabled = !!state;
+  if (state) $("waiting-cancel").focus();
+}
+
+socket.on("admitted", ({ ticket } = {}) => {
+  if (!waiting || call) return;
+  const { payload, name, password } = waiting;
+  tryJoin({ ...payload, ticket }, name, password);
+});
+
+socket.on("declined", ({ message } = {}) => {
+  if (!waiting || call) return;
+  showWaiting(null);
+  showError(message || "The host did not let you in.");
+});
+
+// The server forgets a waiting socket that loses its connection: get back in the queue when it returns.
+socket.on("connect", () => {
+  if (waiting && !call) tryJoin(waiting.payload, waiting.name, waiting.password);
+});
+
+$("waiting-cancel").addEventListener("click", () => {
+  if (!waiting) return;
+  showWaiting(null);
+  socket.emit("leave", {}, () => {});
+  $("join-button").focus();
 });
 
 function enterCall(ack, name, password) {
+  lastJoin = { name, password };
   cancelAnimationFrame(meterFrame);
   meter?.stop();
   meter = null;
@@ -230,18 +288,33 @@ function enterCall(ack, name, password) {
     name,
     password,
     media: { ...media },
-    onEnd: (reason) => {
+    onEnd: (reason, title) => {
       call = null;
       show($("call"), false);
       document.body.classList.remove("in-call");
+      document.title = `${room} · Noom`;
+      $("left-title").textContent = title || "You left the call";
       $("left-reason").textContent = reason;
       show($("left"), true);
+      socket.emit("rooms", {}, (ack) => ack?.ok && showRoomStatus(ack.rooms));
     },
   });
   call.start(ack);
 }
 
-$("rejoin").addEventListener("click", () => location.reload());
+// Rejoin goes back through the pre-join page with the same name and password, so whatever the server
+// answers (let in, waiting room, or a refusal such as "removed a moment ago") shows as for a first join.
+// A removed or ended call closed the socket, which socket.io-client never reopens by itself.
+$("rejoin").addEventListener("click", async () => {
+  show($("left"), false);
+  show($("prejoin"), true);
+  if (!socket.connected) socket.connect(); // the join below is sent once it is connected
+  devicesReady = startDevices().catch((error) => console.warn("noom: device set-up failed", error));
+  const { name, password } = lastJoin || { name: nameInput.value.trim(), password: "" };
+  const payload = { room, name };
+  if (password) payload.password = password;
+  await tryJoin(payload, name, password);
+});
 
 // Joining waits for this, so a quick click cannot start the call before the camera and mic are ready.
-const devicesReady = startDevices().catch((error) => console.warn("noom: device set-up failed", error));
+let devicesReady = startDevices().catch((error) => console.warn("noom: device set-up failed", error));

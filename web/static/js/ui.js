@@ -65,15 +65,58 @@ export function hueClass(name) {
 }
 
 let toastRoot = null;
-/** A short message in the corner that goes away by itself. */
-export function toast(text, kind = "info", ms = 3500) {
+/**
+ * A short message in the corner that goes away by itself. ``actions`` ([{label, run}]) become buttons in it;
+ * pressing one runs it and closes the toast.
+ */
+export function toast(text, kind = "info", ms = 3500, actions = []) {
   toastRoot ??= document.getElementById("toasts");
-  if (!toastRoot) return;
-  const node = el("div", { class: `toast ${kind}`, role: kind === "error" ? "alert" : "status", text });
+  if (!toastRoot) return null;
+  const node = el("div", { class: `toast ${kind}`, role: kind === "error" ? "alert" : "status" }, el("span", { class: "toast-text", text }));
+  const close = () => {
+    node.classList.add("going");
+    setTimeout(() => node.remove(), 400);
+  };
+  if (actions.length) {
+    const row = el("div", { class: "toast-actions" });
+    for (const { label, run, ariaLabel } of actions) {
+      const button = el("button", { type: "button", class: "btn small", text: label, "aria-label": ariaLabel });
+      button.addEventListener("click", () => {
+        close();
+        run();
+      });
+      row.append(button);
+    }
+    node.append(row);
+  }
   toastRoot.append(node);
   while (toastRoot.children.length > 4) toastRoot.firstElementChild.remove();
-  setTimeout(() => node.classList.add("going"), ms);
-  setTimeout(() => node.remove(), ms + 400);
+  setTimeout(close, ms);
+  return node;
+}
+
+/**
+ * Ask before something that cannot be undone: a modal dialog on the page (native confirm() blocks the page
+ * and is easy to click through). Resolves true when the person confirms; Escape or Cancel resolve false.
+ */
+export function confirmAction({ title, text, ok }) {
+  const dialog = el("dialog", { class: "confirm card", "aria-labelledby": "confirm-title" });
+  const cancelButton = el("button", { type: "button", class: "btn ghost", text: "Cancel" });
+  const okButton = el("button", { type: "button", class: "btn danger", text: ok });
+  dialog.append(el("h2", { id: "confirm-title", text: title }), el("p", { text }), el("div", { class: "row" }, cancelButton, okButton));
+  document.body.append(dialog);
+  return new Promise((resolve) => {
+    const finish = (answer) => {
+      if (dialog.open) dialog.close();
+      dialog.remove();
+      resolve(answer);
+    };
+    cancelButton.addEventListener("click", () => finish(false));
+    okButton.addEventListener("click", () => finish(true));
+    dialog.addEventListener("close", () => finish(false));
+    dialog.showModal();
+    cancelButton.focus();
+  });
 }
 
 export function show(node, visible = true) {
