@@ -109,8 +109,10 @@ class MarksBot(Participant):
 
     role = "probe"
 
-    def __init__(self, url: str, room: str, name: str = "sync-marks", *, fps: float = 30) -> None:
-        super().__init__(url, room, name)
+    def __init__(
+        self, url: str, room: str, name: str = "sync-marks", *, fps: float = 30, bot_credential: str | None = None
+    ) -> None:
+        super().__init__(url, room, name, bot_credential=bot_credential)
         self.clock = MarkClock()
         self.fps = fps
 

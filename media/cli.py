@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import logging
+import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,6 +42,11 @@ def _common(parser: argparse.ArgumentParser, name: str, duration_required: bool 
         required=duration_required,
         default=None,
         help="seconds to stay" + ("" if duration_required else " (default: until Ctrl-C)"),
+    )
+    parser.add_argument(
+        "--server-secret",
+        default=os.environ.get("NOOM_SERVER_SECRET"),
+        help="the server's --server-secret: the server admits bots only with it (env NOOM_SERVER_SECRET)",
     )
     parser.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
 
@@ -72,15 +80,49 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     probe.set_defaults(run=_run_probe)
 
 
+class Refused(Exception):
+    """What to tell the person running the command, in one line."""
+
+
+def _credential(args: argparse.Namespace) -> str:
+    """The bot credential derived from ``--server-secret`` (never printed: it admits bots to every room)."""
+    from signaling.secret import ServerSecret
+
+    if not args.server_secret:
+        raise Refused(
+            "bots must prove they belong to the server: give its secret with --server-secret or NOOM_SERVER_SECRET"
+        )
+    try:
+        return ServerSecret(args.server_secret).bot_credential()
+    except ValueError as exc:
+        raise Refused(f"--server-secret is not valid: {exc}") from None
+
+
+def _says_why(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """A bot command that prints ``Refused`` as one line (exit 2) instead of a traceback."""
+
+    @functools.wraps(run)
+    def command(args: argparse.Namespace) -> int:
+        try:
+            return run(args)
+        except Refused as exc:
+            print(f"noom {args.command}: {exc}", file=sys.stderr)
+            return 2
+
+    return command
+
+
 def _setup_logging(args: argparse.Namespace) -> None:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
 
 
-async def _until_done(duration: float | None, tick: float = 1.0, on_tick=None) -> None:
-    """Wait for ``duration`` seconds, Ctrl-C or SIGTERM, calling ``on_tick`` every ``tick`` seconds."""
-    stop = asyncio.Event()
+async def _until_done(
+    duration: float | None, tick: float = 1.0, on_tick=None, stop: asyncio.Event | None = None
+) -> None:
+    """Wait for ``duration`` seconds, Ctrl-C, SIGTERM or ``stop``, calling ``on_tick`` every ``tick`` seconds."""
+    stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -99,10 +141,14 @@ async def _until_done(duration: float | None, tick: float = 1.0, on_tick=None) -
 async def _run_bot(bot: Participant, duration: float | None, on_tick=None) -> int:
     import socketio
 
-    from .participant import JoinError
+    from .participant import ConnectRefused, JoinError
 
     try:
         await bot.start()
+    except ConnectRefused as exc:
+        hint = "" if "--server-secret" in str(exc) else " (is --server-secret the server's own?)"
+        print(f"noom: {exc}{hint}", file=sys.stderr)
+        return 1
     except JoinError as exc:
         print(f"noom: {exc}", file=sys.stderr)
         return 1
@@ -111,21 +157,24 @@ async def _run_bot(bot: Participant, duration: float | None, on_tick=None) -> in
               file=sys.stderr)  # fmt: skip
         return 1
     try:
-        await _until_done(duration, on_tick=on_tick)
+        # A recorder also stops when the room asks it to (the server's ``recording-stop``).
+        await _until_done(duration, on_tick=on_tick, stop=getattr(bot, "stop_requested", None))
     finally:
         await bot.stop()
     return 0
 
 
+@_says_why
 def _run_echo(args: argparse.Namespace) -> int:
     from .echo import EchoBot
 
     _setup_logging(args)
-    bot = EchoBot(args.url, args.room, args.name, args.password)
+    bot = EchoBot(args.url, args.room, args.name, args.password, bot_credential=_credential(args))
     print(f"Echo bot in room {args.room}: press Ctrl-C to leave", file=sys.stderr)
     return asyncio.run(_run_bot(bot, args.duration))
 
 
+@_says_why
 def _run_record(args: argparse.Namespace) -> int:
     from .recorder import RecorderBot
 
@@ -134,7 +183,7 @@ def _run_record(args: argparse.Namespace) -> int:
     try:
         bot = RecorderBot(
             args.url, args.room, args.out, args.name, width=args.width, height=args.height, fps=args.fps,
-            password=args.password,
+            password=args.password, bot_credential=_credential(args),
         )  # fmt: skip
     except ValueError as exc:
         print(f"noom record: {exc}", file=sys.stderr)
@@ -156,13 +205,14 @@ def _run_record(args: argparse.Namespace) -> int:
     return code
 
 
+@_says_why
 def _run_probe(args: argparse.Namespace) -> int:
     from .probe import ProbeBot
 
     _setup_logging(args)
     bot = ProbeBot(
         args.url, args.room, args.name, tone_hz=args.tone, width=args.width, height=args.height, fps=args.fps,
-        password=args.password,
+        password=args.password, bot_credential=_credential(args),
     )  # fmt: skip
     code = asyncio.run(_run_bot(bot, args.duration))
     if code != 0:

@@ -201,8 +201,16 @@ class EchoBot(Participant):
     role = "echo"
     unlisted = True
 
-    def __init__(self, url: str, room: str, name: str = "Echo", password: str | None = None) -> None:
-        super().__init__(url, room, name, password)
+    def __init__(
+        self,
+        url: str,
+        room: str,
+        name: str = "Echo",
+        password: str | None = None,
+        *,
+        bot_credential: str | None = None,
+    ) -> None:
+        super().__init__(url, room, name, password, bot_credential=bot_credential)
         self.loops: dict[str, _Loopback] = {}
         self.visited = asyncio.Event()  # someone connected at least once
         self.empty = asyncio.Event()  # ... and everyone has left since
@@ -219,12 +227,12 @@ class EchoBot(Participant):
         if offering:
             loop.channel = pc.createDataChannel(REPORT_LABEL)
 
-        @pc.on("datachannel")
         def on_channel(channel: RTCDataChannel) -> None:
             if channel.label == REPORT_LABEL:
                 loop.channel = channel
 
-        loop.task = asyncio.ensure_future(self._report_loop(loop))
+        self.on_pc(pc, "datachannel", peer, on_channel)
+        loop.task = self._spawn(self._report_loop(loop))
 
     def on_track(self, peer: Peer, track: MediaStreamTrack) -> None:
         loop = self.loops.get(peer.peer_id)

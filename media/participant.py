@@ -10,15 +10,24 @@ created without an ``RTCConfiguration``, so aiortc never falls back to its built
 
 Bots customise it through hooks: ``outgoing_tracks`` (what to send to a peer), ``on_track`` (what a
 peer sends us), ``on_connection`` (e.g. data channels) and ``on_peer_gone``.
+
+A bot proves it is one of the server's own with ``bot_credential`` (``ServerSecret.bot_credential()``), sent as
+the Socket.IO connect ``auth``; the server refuses ``kind: "bot"`` without it. Every event handler, of the
+Socket.IO client and of the peer connections, is registered through ``guarded``: python-socketio and pyee run
+handlers as tasks nobody awaits, so an exception in one would otherwise surface only as "Task exception was
+never retrieved", without saying which bot, room or event it was.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import inspect
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 import socketio
@@ -42,6 +51,40 @@ log = logging.getLogger(__name__)
 
 class JoinError(Exception):
     """The server refused our join; the message says why and what to do."""
+
+
+class ConnectRefused(JoinError):
+    """The server refused the connection itself (e.g. a wrong bot credential); the message is the server's."""
+
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def guarded(handler: Handler, context: Callable[[], str], what: str) -> Handler:
+    """``handler`` with any exception logged, with ``context()`` (which bot, where) and ``what`` (which event),
+    instead of escaping into a task nobody awaits. Coroutine functions stay coroutine functions: python-socketio
+    and pyee decide how to call a handler by looking at it."""
+    if inspect.iscoroutinefunction(handler):
+
+        @functools.wraps(handler)
+        async def run_async(*args: Any) -> Any:
+            try:
+                return await handler(*args)
+            except Exception:
+                log.exception("%s: the %s handler failed", context(), what)
+                return None
+
+        return run_async  # type: ignore[return-value]
+
+    @functools.wraps(handler)
+    def run(*args: Any) -> Any:
+        try:
+            return handler(*args)
+        except Exception:
+            log.exception("%s: the %s handler failed", context(), what)
+            return None
+
+    return run  # type: ignore[return-value]
 
 
 class JoinAck(msgspec.Struct, rename="camel"):
@@ -117,11 +160,16 @@ class Participant:
     # Whether a room this bot creates stays out of the lobby's list (echo tests are private).
     unlisted: bool = False
 
-    def __init__(self, url: str, room: str, name: str, password: str | None = None) -> None:
+    def __init__(
+        self, url: str, room: str, name: str, password: str | None = None, *, bot_credential: str | None = None
+    ) -> None:
         self.url = url
         self.room = room
         self.name = name
         self.password = password
+        # Never logged, never in an exception message: it is what makes the server trust this bot.
+        self._bot_credential = bot_credential
+        self._refused: str | None = None  # the server's reason when it refused our connection
         self.peer_id: str | None = None
         self.peers: dict[str, RemotePeer] = {}
         # Everyone in the room we know of, connected or not yet (a newcomer's offer may follow its join).
@@ -131,14 +179,26 @@ class Participant:
         self._joined_once = False
         self._closing = False
         self._tasks: set[asyncio.Task[Any]] = set()
-        self.sio.on("connect", self._on_connect)
-        self.sio.on("peer-joined", self._on_peer_joined)
-        self.sio.on("peer-left", self._on_peer_left)
-        self.sio.on("offer", self._on_offer)
-        self.sio.on("answer", self._on_answer)
-        self.sio.on("ice", self._on_ice)
-        self.sio.on("media", self._on_media)
-        self.sio.on("peer-renamed", self._on_renamed)
+        self.on("connect", self._on_connect)
+        self.on("connect_error", self._on_connect_error)
+        self.on("peer-joined", self._on_peer_joined)
+        self.on("peer-left", self._on_peer_left)
+        self.on("offer", self._on_offer)
+        self.on("answer", self._on_answer)
+        self.on("ice", self._on_ice)
+        self.on("media", self._on_media)
+        self.on("peer-renamed", self._on_renamed)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.role} {self.name!r} in room {self.room!r} as {self.peer_id})"
+
+    def on(self, event: str, handler: Callable[..., Any]) -> None:
+        """Handle the server event ``event`` (every handler of a bot is registered here, guarded)."""
+        self.sio.on(event, guarded(handler, self.__repr__, f"{event!r} event"))
+
+    def on_pc(self, pc: RTCPeerConnection, event: str, peer: Peer, handler: Callable[..., Any]) -> None:
+        """Handle the peer connection event ``event`` of our connection to ``peer``, guarded."""
+        pc.on(event, guarded(handler, lambda: f"{self!r}, connection to {peer.peer_id}", f"{event!r} callback"))
 
     # ---- hooks ------------------------------------------------------------------------------------
 
@@ -166,8 +226,15 @@ class Participant:
 
     async def start(self) -> JoinAck:
         """Connect and join; raises ``JoinError`` if the server refuses."""
+        auth = {"botSecret": self._bot_credential} if self._bot_credential is not None else None
+        self._refused = None
         try:
-            await self.sio.connect(self.url, transports=["websocket"], wait_timeout=10)
+            await self.sio.connect(self.url, transports=["websocket"], wait_timeout=10, auth=auth)
+        except socketio.exceptions.ConnectionError:
+            await self._close_http()
+            if self._refused is not None:
+                raise ConnectRefused(f"the server refused the connection: {self._refused}") from None
+            raise
         except BaseException:
             await self._close_http()
             raise
@@ -234,15 +301,25 @@ class Participant:
             self._spawn(self._offer_to(info))
         return ack
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        """Run ``coro`` until it ends or the bot stops; its failure is logged, with the bot it belongs to."""
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
+        return task
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            log.error("bot task failed", exc_info=task.exception())
+            log.error("%r: a task failed", self, exc_info=task.exception())
+
+    async def _on_connect_error(self, data: Any = None) -> None:
+        # The server's refusal is {"message": ...}; a plain string is python-socketio's own for a server it
+        # could not reach, which ``start`` reports as such.
+        if isinstance(data, dict) and data.get("message"):
+            self._refused = str(data["message"])[:200]
+            # Info only: ``start`` raises ConnectRefused with it, and whoever started the bot reports that.
+            log.info("%r: the server refused the connection: %s", self, self._refused)
 
     async def _on_connect(self) -> None:
         if not self._joined_once or self._closing:
@@ -273,15 +350,16 @@ class Participant:
         remote = RemotePeer(info=info, pc=pc)
         self.peers[info.peer_id] = remote
 
-        @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
             self.on_track(remote.info, track)
 
-        @pc.on("connectionstatechange")
         async def on_state() -> None:
             log.debug("connection to %s: %s", remote.info.peer_id, pc.connectionState)
             if pc.connectionState == "failed" and self.peers.get(remote.info.peer_id) is remote:
                 log.warning("connection to %s (%s) failed", remote.info.name, remote.info.peer_id)
+
+        self.on_pc(pc, "track", info, on_track)
+        self.on_pc(pc, "connectionstatechange", info, on_state)
 
         self.on_connection(info, pc, offering)
         sending = set()

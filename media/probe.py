@@ -140,8 +140,9 @@ class ProbeBot(Participant):
         height: int = 240,
         fps: float = 30,
         password: str | None = None,
+        bot_credential: str | None = None,
     ) -> None:
-        super().__init__(url, room, name, password)
+        super().__init__(url, room, name, password, bot_credential=bot_credential)
         # A random tag and tone (on a 50 Hz grid between 500 and 3000 Hz) tell probes apart.
         self.tag = secrets.randbelow(256) if tag is None else tag
         self.tone_hz = float(round(tone_hz) if tone_hz is not None else 500 + 50 * secrets.randbelow(51))

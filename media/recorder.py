@@ -177,8 +177,9 @@ class RecorderBot(Participant):
         height: int = 720,
         fps: int = 15,
         password: str | None = None,
+        bot_credential: str | None = None,
     ) -> None:
-        super().__init__(url, room, name, password)
+        super().__init__(url, room, name, password, bot_credential=bot_credential)
         self.out = Path(out)
         self.fps = fps
         self.tiles: dict[str, Tile] = {}
@@ -191,6 +192,13 @@ class RecorderBot(Participant):
         self._stopping = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self._worker = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="recorder")
+        # When a human last sent us a frame (monotonic): a room where only bots or silent sockets are left,
+        # e.g. one idle socket that never opened a connection, is not worth recording for hours.
+        self.human_media_at = time.monotonic()
+        # Set by the server's ``recording-stop`` (the host or whoever started it asked to stop): it reaches
+        # this bot's own socket, so it works whichever process of the deployment runs the recorder.
+        self.stop_requested = asyncio.Event()
+        self.on("recording-stop", self._on_recording_stop)
 
     # ---- what we receive ----------------------------------------------------------------------
 
@@ -221,6 +229,19 @@ class RecorderBot(Participant):
         if tile is not None:
             tile.left = True
 
+    async def _on_recording_stop(self, data: object = None) -> None:
+        log.info("%r: the server asked us to stop recording", self)
+        self.stop_requested.set()
+
+    def _received(self, tile: Tile) -> None:
+        if tile.peer.kind == "human":
+            self.human_media_at = time.monotonic()
+
+    @property
+    def human_idle(self) -> float:
+        """Seconds since a human last sent us media (since the start if none has yet)."""
+        return time.monotonic() - self.human_media_at
+
     async def _read_video(self, tile: Tile, track: MediaStreamTrack) -> None:
         while True:
             try:
@@ -228,6 +249,7 @@ class RecorderBot(Participant):
             except MediaStreamError:
                 return
             tile.frame_at = time.monotonic()
+            self._received(tile)
 
     async def _read_audio(self, tile: Tile, track: MediaStreamTrack) -> None:
         while True:
@@ -235,6 +257,7 @@ class RecorderBot(Participant):
                 frame = await track.recv()
             except MediaStreamError:
                 return
+            self._received(tile)
             if tile.left or self.started_at is None:
                 continue
             tile.add_audio(mono(frame), round((time.monotonic() - self.started_at) * SAMPLE_RATE))
@@ -252,7 +275,7 @@ class RecorderBot(Participant):
         self._writer = await asyncio.get_running_loop().run_in_executor(
             self._worker, Mp4Writer, self.out, *self.size, self.fps
         )
-        self.started_at = time.monotonic()
+        self.started_at = self.human_media_at = time.monotonic()
         self._loop_task = asyncio.ensure_future(self._record())
         log.info("recording room %s into %s", self.room, self.out)
         return ack

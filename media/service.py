@@ -1,76 +1,66 @@
-"""The server side of the bots: echo sessions for ``/echo``, recordings started and stopped over HTTP,
-and the recorded files.
+"""The server side of the bots: the ``BotLauncher`` the signaling server starts recorders and echo tests
+through, and the recorded files.
 
-The server runs its bots in-process as Socket.IO clients of itself (at the address the request came in
-on), so a bot is an ordinary peer of the room and everything scales out like any other client.
+The server runs its bots in-process as Socket.IO clients of itself (at the ``server_url`` it passes, its own
+listening address), so a bot is an ordinary peer of the room and everything scales out like any other client.
+Every bot authenticates with the deployment's bot credential (``ServerSecret.bot_credential()``).
 
-- ``GET /echo``: the camera and microphone test page.
-- ``POST /api/echo``: starts an echo bot in a new private room (unguessable name, random password) and
-  returns ``{"ok": true, "room", "password"}``; ``503`` with ``code: "busy"`` past ``--echo-max-sessions``.
-- ``POST /api/rooms/{room}/recording`` (JSON ``{"password"?}``): a recorder joins ``room``.
-- ``DELETE /api/rooms/{room}/recording``: the recorder closes the file, posts its link
-  ``/recordings/<unguessable>.mp4`` in the room's chat and leaves; the reply has the same ``url``.
-- ``GET /recordings/<name>.mp4``: the finished file.
+``SignalingServer`` decides *who may* start one (a member of the room, a socket not in a room); this module
+decides *whether it can*, and says ``busy`` past its caps:
+
+- ``start_recorder``: one recorder per room, at most ``--recorders-max`` in this process, and only while
+  ``--recordings-dir`` has room under ``--recordings-max-bytes``. A recorder stops on the server's
+  ``recording-stop`` event, when no human has sent it media for ``recording_idle_seconds``, or at
+  ``RECORDING_MAX_SECONDS``; it then posts a signed link ``/recordings/<token>`` (valid for
+  ``--recording-link-ttl``) in the room's chat and leaves.
+- ``start_echo``: an echo bot in a new private room (unguessable name, random password) for one socket: one per
+  client address, at most ``--echo-max-sessions``; it ends when that socket goes (``end_echo``), when nobody
+  joins it within ``echo_join_timeout`` seconds, or when the person leaves.
+
+HTTP: ``GET /echo`` (the camera and microphone test page) and ``GET /recordings/<token>`` (the finished file,
+as an attachment). Nothing lists the files, and a name is never enough to download one: only a token we signed.
+Files older than ``--recordings-retention`` are deleted at start-up and every ``SWEEP_EVERY`` seconds.
+
+A recording is written as ``<stem>.mp4.part`` and renamed to ``<stem>.mp4`` once closed, so that every process
+sharing the directory (``--workers``) knows which files are still being written: those are never served (409)
+nor deleted for the byte cap.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import re
 import secrets
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp_jinja2
-import msgspec
 from aiohttp import web
 
+from signaling.bots import EchoRoom
 from signaling.config import Config
-from signaling.protocol import ProtocolError, check_room
-from signaling.state import RoomStore
+from signaling.protocol import ProtocolError
+from signaling.secret import ServerSecret
 
 from .echo import EchoBot
-from .participant import JoinError
 from .recorder import RecorderBot
 
 log = logging.getLogger(__name__)
 
-ECHO_JOIN_TIMEOUT = 60.0  # seconds an echo bot waits for the page that asked for it
+ECHO_JOIN_TIMEOUT = 10.0  # seconds an echo bot waits for the socket that asked for it
 ECHO_MAX_SECONDS = 600.0  # an echo test is a check, not a call
 RECORDING_MAX_SECONDS = 4 * 3600.0
-RECORDING_IDLE_SECONDS = 60.0  # a recorder alone in its room stops after this
-RECORDING_NAME_RE = re.compile(r"[A-Za-z0-9_-]{24}\.mp4")
-
-
-class RecordingRequest(msgspec.Struct):
-    password: str | None = None
-
-
-def _error(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"ok": False, "error": {"code": code, "message": message}}, status=status)
-
-
-def self_url(request: web.Request) -> str:
-    """The server's own address as this request reached it: where in-process bots connect."""
-    sockname = request.transport.get_extra_info("sockname") if request.transport else None
-    if not sockname:
-        return f"{request.scheme}://{request.host}"
-    host, port = sockname[0], sockname[1]
-    if host in ("0.0.0.0", "::"):
-        host = "127.0.0.1"
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-
-
-def origin_allowed(request: web.Request, allowed: list[str]) -> bool:
-    """Whether a state-changing request comes from our own pages (or an origin the operator allowed):
-    another site must not start bots with its visitors' browsers."""
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return True  # not from a browser page (curl, the CLI)
-    return "*" in allowed or origin in allowed or urlsplit(origin).netloc == request.host
+RECORDING_IDLE_SECONDS = 60.0  # a recorder that no human has sent media for this long stops
+DISK_CHECK_EVERY = 10.0  # seconds between a running recorder's checks of the directory's byte cap
+SWEEP_EVERY = 600.0  # seconds between retention sweeps
+STEM_RE = re.compile(r"[A-Za-z0-9_-]{24}")  # secrets.token_urlsafe(18): 144 random bits
+FINISHED = ".mp4"
+WRITING = ".mp4.part"
 
 
 def _duration_words(seconds: float) -> str:
@@ -78,23 +68,63 @@ def _duration_words(seconds: float) -> str:
     return f"{minutes} min {secs} s" if minutes else f"{secs} s"
 
 
+def _hours_words(seconds: float) -> str:
+    hours = seconds / 3600
+    return f"{hours:.0f} h" if hours >= 1 else f"{max(1, round(seconds / 60))} min"
+
+
 @dataclass(eq=False)
 class Recording:
+    room: str
+    stem: str
     bot: RecorderBot
-    url: str
     task: asyncio.Task[None] | None = None
-    stopped: asyncio.Future[dict[str, Any]] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+@dataclass(eq=False)
+class EchoSession:
+    sid: str
+    address: str
+    room: str
+    bot: EchoBot
+    ended: asyncio.Event = field(default_factory=asyncio.Event)  # the socket that asked is gone
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    path: Path
+    size: int
+    mtime: float
+    finished: bool
+
+
+async def _first(*events: asyncio.Event, timeout: float) -> bool:
+    """Wait until one of ``events`` is set; False if none was within ``timeout`` seconds."""
+    waits = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        done, _ = await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
+    return bool(done)
 
 
 class MediaService:
-    def __init__(self, config: Config, store: RoomStore) -> None:
+    """Runs the server's bots (a ``signaling.bots.BotLauncher``) and serves the recordings."""
+
+    def __init__(self, config: Config, secret: ServerSecret) -> None:
         self.config = config
-        self.store = store
+        self.secret = secret
         self.recordings_dir = Path(config.recordings_dir)
-        self.echo_sessions: dict[str, EchoBot] = {}
-        self.recordings: dict[str, Recording] = {}
+        self.echo_sessions: dict[str, EchoSession] = {}  # by the sid of the socket that asked
+        self.recordings: dict[str, Recording] = {}  # by room
+        # Instance attributes, not only constants, so that tests can shorten them.
+        self.echo_join_timeout = ECHO_JOIN_TIMEOUT
+        self.recording_idle_seconds = RECORDING_IDLE_SECONDS
+        self.recording_max_seconds = RECORDING_MAX_SECONDS
+        self.sweep_every = SWEEP_EVERY
         self._tasks: set[asyncio.Task[None]] = set()
-        self._echo_starting = 0
+        self._sweeper: asyncio.Task[None] | None = None
         self._shutting_down = False  # the server no longer answers its bots: no farewells, no chat
 
     # ---- echo ---------------------------------------------------------------------------------
@@ -102,151 +132,226 @@ class MediaService:
     async def echo_page(self, request: web.Request) -> web.Response:
         return aiohttp_jinja2.render_template("echo.html", request, {})
 
-    def _refuse_origin(self, request: web.Request) -> web.Response | None:
-        if origin_allowed(request, self.config.cors_origins):
-            return None
-        return _error(403, "bad-origin", "this request must come from a Noom page of this server")
-
-    async def start_echo(self, request: web.Request) -> web.Response:
-        if refused := self._refuse_origin(request):
-            return refused
+    async def start_echo(self, server_url: str, sid: str, address: str) -> EchoRoom:
+        """An echo bot waiting in a new private room for socket ``sid``; ``busy`` past the caps."""
         cap = self.config.echo_max_sessions
-        if len(self.echo_sessions) + self._echo_starting >= cap:
-            return _error(503, "busy", f"All {cap} echo tests are in use right now: try again in a minute or two.")
+        if len(self.echo_sessions) >= cap:
+            raise ProtocolError("busy", f"All {cap} echo tests are in use right now: try again in a minute or two.")
+        if any(s.address == address for s in self.echo_sessions.values()):
+            # One per address: otherwise one visitor could hold every slot (each costs a bot and a room).
+            raise ProtocolError(
+                "busy", "An echo test from your network is already running: finish it (or close its tab) first."
+            )
         room = "echo-" + secrets.token_urlsafe(16)
         password = secrets.token_urlsafe(16)
-        bot = EchoBot(self_url(request), room, "Echo", password)
-        self._echo_starting += 1
+        bot = EchoBot(server_url, room, "Echo", password, bot_credential=self.secret.bot_credential())
+        session = EchoSession(sid=sid, address=address, room=room, bot=bot)
+        self.echo_sessions[sid] = session  # claims the slot before the first await
         try:
             await bot.start()
-        except Exception as exc:  # whatever it was, the page gets an answer
-            log.exception("could not start an echo bot")
-            return _error(500, "echo-failed", f"The echo test could not start ({exc}): try again.")
-        finally:
-            self._echo_starting -= 1
-        self.echo_sessions[room] = bot
-        self._spawn(self._supervise_echo(room, bot))
-        log.info("echo session %s started (%d running)", room, len(self.echo_sessions))
-        return web.json_response({"ok": True, "room": room, "password": password})
+        except Exception:
+            self.echo_sessions.pop(sid, None)
+            await bot.stop(farewell=False)
+            log.exception("could not start an echo bot for %s", address)
+            raise ProtocolError("busy", "The echo test could not start: try again in a moment.") from None
+        self._spawn(self._supervise_echo(session))
+        log.info("echo session %s started for %s (%d running)", room, address, len(self.echo_sessions))
+        return EchoRoom(room=room, password=password)
 
-    async def _supervise_echo(self, room: str, bot: EchoBot) -> None:
+    async def end_echo(self, sid: str) -> None:
+        """Socket ``sid`` disconnected or left its echo room: its test is over."""
+        session = self.echo_sessions.get(sid)
+        if session is not None:
+            session.ended.set()
+
+    async def _supervise_echo(self, session: EchoSession) -> None:
+        bot = session.bot
         try:
-            await asyncio.wait_for(bot.visited.wait(), ECHO_JOIN_TIMEOUT)
-            await asyncio.wait_for(bot.empty.wait(), ECHO_MAX_SECONDS)
-        except TimeoutError:
-            pass
+            if not await _first(bot.visited, session.ended, timeout=self.echo_join_timeout):
+                log.info("echo session %s: nobody came within %.0f s", session.room, self.echo_join_timeout)
+            elif not session.ended.is_set():
+                await _first(bot.empty, session.ended, timeout=ECHO_MAX_SECONDS)
         finally:
-            self.echo_sessions.pop(room, None)
+            self.echo_sessions.pop(session.sid, None)
             await bot.stop(farewell=not self._shutting_down)
-            log.info("echo session %s ended", room)
+            log.info("echo session %s ended", session.room)
 
     # ---- recordings ---------------------------------------------------------------------------
 
-    async def start_recording(self, request: web.Request) -> web.Response:
-        if refused := self._refuse_origin(request):
-            return refused
-        room = request.match_info["room"]
-        try:
-            check_room(room)
-        except ProtocolError as exc:
-            return _error(400, "bad-request", exc.message)
-        body: Any = {}
-        if request.can_read_body:
-            try:
-                body = await request.json()
-            except ValueError:
-                return _error(400, "bad-request", 'the body must be JSON like {"password": "..."} or empty')
-        try:
-            options = msgspec.convert(body or {}, RecordingRequest)
-        except msgspec.ValidationError as exc:
-            return _error(400, "bad-request", f"invalid request: {exc}")
-        if not await self.store.peers(room):
-            return _error(404, "no-such-room", "nobody is in this room: join it first, then start recording")
-        if room in self.recordings:  # checked and claimed below with no await in between
-            return _error(409, "already-recording", "this room is already being recorded")
+    async def start_recorder(self, server_url: str, room: str) -> None:
+        """A recorder joins ``room``; ``already-recording`` or ``busy`` (with what to do) when it cannot."""
+        # Checked and claimed with no await in between: two requests at once cannot both pass.
+        if room in self.recordings:
+            raise ProtocolError("already-recording", "This room is already being recorded.")
+        cap = self.config.recorders_max
+        if len(self.recordings) >= cap:
+            raise ProtocolError(
+                "busy",
+                f"All {cap} recorders of this server are in use: try again when another recording has ended.",
+            )
         self.recordings_dir.mkdir(parents=True, exist_ok=True)
-        name = secrets.token_urlsafe(18) + ".mp4"
-        bot = RecorderBot(self_url(request), room, self.recordings_dir / name, password=options.password)
-        recording = Recording(bot=bot, url="/recordings/" + name)
-        self.recordings[room] = recording  # claims the room before the first await
+        if self.make_room() >= self.config.recordings_max_bytes:
+            log.warning("refused a recording of room %s: %s is full of recordings still being written",
+                        room, self.recordings_dir)  # fmt: skip
+            raise ProtocolError(
+                "busy",
+                "The server has no space left for recordings right now: try again when a recording has ended.",
+            )
+        stem = secrets.token_urlsafe(18)
+        bot = RecorderBot(
+            server_url, room, self.recordings_dir / (stem + WRITING), bot_credential=self.secret.bot_credential()
+        )
+        # The muxer creates the file only with its first packet: until then, too, the name must say that a
+        # recording is being written (to the download route and the byte cap of every process).
+        bot.out.touch()
+        recording = Recording(room=room, stem=stem, bot=bot)
+        self.recordings[room] = recording
         try:
             await bot.start()
-        except Exception as exc:
+        except Exception:
             self.recordings.pop(room, None)
             await bot.stop(farewell=False)
-            (self.recordings_dir / name).unlink(missing_ok=True)
-            if isinstance(exc, JoinError):
-                return _error(403, "join-refused", f"The recorder could not join: {exc}")
+            bot.out.unlink(missing_ok=True)
             log.exception("could not start a recorder in room %s", room)
-            return _error(500, "recording-failed", f"The recorder could not start ({exc}): try again.")
-        recording.task = self._spawn(self._supervise_recording(room, recording))
-        return web.json_response({"ok": True, "room": room})
+            raise ProtocolError("busy", "The recorder could not join: try again in a moment.") from None
+        recording.task = self._spawn(self._supervise_recording(recording))
+        log.info("recording room %s (%d running)", room, len(self.recordings))
 
-    async def stop_recording(self, request: web.Request) -> web.Response:
-        if refused := self._refuse_origin(request):
-            return refused
-        room = request.match_info["room"]
-        recording = self.recordings.get(room)
-        if recording is None:
-            return _error(404, "not-recording", "this room is not being recorded")
-        if recording.task is None:
-            return _error(409, "starting", "the recording is still starting: try again in a moment")
-        recording.task.cancel()
-        return web.json_response(await asyncio.shield(recording.stopped))
-
-    async def _supervise_recording(self, room: str, recording: Recording) -> None:
+    async def _supervise_recording(self, recording: Recording) -> None:
         bot = recording.bot
+        loop = asyncio.get_running_loop()
+        checked_disk = loop.time()
         try:
-            alone_since: float | None = None
-            loop = asyncio.get_running_loop()
-            while bot.elapsed < RECORDING_MAX_SECONDS:
-                await asyncio.sleep(1)
-                if bot.peers:
-                    alone_since = None
-                elif alone_since is None:
-                    alone_since = loop.time()
-                elif loop.time() - alone_since > RECORDING_IDLE_SECONDS:
-                    log.info("recorder alone in room %s: stopping", room)
+            while True:
+                if bot.stop_requested.is_set():
+                    log.info("recording of room %s: stopped on request", recording.room)
                     break
+                if bot.human_idle > self.recording_idle_seconds:
+                    log.info("recording of room %s: no human sent media for %.0f s, stopping",
+                             recording.room, bot.human_idle)  # fmt: skip
+                    break
+                if bot.elapsed >= self.recording_max_seconds:
+                    log.info("recording of room %s: reached %.0f s, stopping", recording.room, bot.elapsed)
+                    break
+                if loop.time() - checked_disk >= DISK_CHECK_EVERY:
+                    checked_disk = loop.time()
+                    if await asyncio.to_thread(self.make_room) > self.config.recordings_max_bytes:
+                        log.warning("recording of room %s: %s is full, stopping", recording.room, self.recordings_dir)
+                        break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(bot.stop_requested.wait(), 0.5)
         finally:
-            await asyncio.shield(self._finish_recording(room, recording))
+            await asyncio.shield(self._finish_recording(recording))
 
-    async def _finish_recording(self, room: str, recording: Recording) -> None:
+    def link(self, stem: str) -> str:
+        """The download link of a recording: signed, expiring, and the only way to download it."""
+        return "/recordings/" + self.secret.sign("recording", stem, self.config.recording_link_ttl)
+
+    async def _finish_recording(self, recording: Recording) -> None:
         bot = recording.bot
-        result: dict[str, Any] = {"ok": True, "url": recording.url}
         try:
             await bot.finish()
-            result["seconds"] = round(bot.elapsed, 1)
+            os.replace(bot.out, self.recordings_dir / (recording.stem + FINISHED))
             if not self._shutting_down:
+                text = (
+                    f"Recording saved ({_duration_words(bot.elapsed)}): {self.link(recording.stem)} "
+                    f"(the link works for {_hours_words(self.config.recording_link_ttl)})"
+                )
                 try:
-                    await bot.send_chat(f"Recording saved ({_duration_words(bot.elapsed)}): {recording.url}")
+                    await bot.send_chat(text)
                 except Exception as exc:  # the file is fine; only the chat link is missing
-                    log.warning("could not post the recording link in room %s: %s", room, exc)
-        except Exception as exc:
-            log.exception("recording of room %s failed", room)
-            result = {"ok": False, "error": {"code": "recording-failed", "message": f"the recording failed: {exc}"}}
+                    log.warning("could not post the recording link in room %s: %s", recording.room, exc)
+        except Exception:
+            log.exception("recording of room %s failed", recording.room)
+            bot.out.unlink(missing_ok=True)
         finally:
             await bot.stop(farewell=not self._shutting_down)
-            self.recordings.pop(room, None)
-            if not recording.stopped.done():
-                recording.stopped.set_result(result)
+            self.recordings.pop(recording.room, None)
 
     async def recording_file(self, request: web.Request) -> web.StreamResponse:
-        name = request.match_info["name"]
-        path = self.recordings_dir / name
-        if not RECORDING_NAME_RE.fullmatch(name) or not path.is_file():
-            raise web.HTTPNotFound(text="No such recording: it may still be in progress or have been deleted.")
-        if any(r.url.endswith("/" + name) for r in self.recordings.values()):
-            raise web.HTTPConflict(text="This recording is still in progress: stop it first.")
-        return web.FileResponse(path, headers={"Content-Type": "video/mp4"})
+        stem = self.secret.verify("recording", request.match_info["token"])
+        # The same answer for a forged, expired or unknown link: it tells a guesser nothing.
+        missing = "No such recording: the link has expired, or the recording was deleted."
+        if stem is None or not STEM_RE.fullmatch(stem):
+            raise web.HTTPNotFound(text=missing)
+        if (self.recordings_dir / (stem + WRITING)).exists():
+            raise web.HTTPConflict(text="This recording is still in progress: the link works once it has stopped.")
+        path = self.recordings_dir / (stem + FINISHED)
+        if not path.is_file():
+            raise web.HTTPNotFound(text=missing)
+        when = time.strftime("%Y-%m-%d-%H%M", time.localtime(path.stat().st_mtime))
+        headers = {
+            "Content-Type": "video/mp4",
+            "Content-Disposition": f'attachment; filename="noom-recording-{when}.mp4"',
+            # The link is what grants access: keep it out of shared caches.
+            "Cache-Control": "private, no-store",
+        }
+        return web.FileResponse(path, headers=headers)
+
+    # ---- retention ----------------------------------------------------------------------------
+
+    def stored(self) -> list[StoredFile]:
+        """Our recordings in the directory, oldest first (other files there are not ours to delete)."""
+        found = []
+        with contextlib.suppress(FileNotFoundError):
+            for entry in os.scandir(self.recordings_dir):
+                for suffix, finished in ((FINISHED, True), (WRITING, False)):
+                    if entry.name.endswith(suffix) and STEM_RE.fullmatch(entry.name[: -len(suffix)]):
+                        with contextlib.suppress(FileNotFoundError):  # another process deleted it just now
+                            st = entry.stat()
+                            found.append(StoredFile(Path(entry.path), st.st_size, st.st_mtime, finished))
+        return sorted(found, key=lambda f: f.mtime)
+
+    def _delete(self, file: StoredFile, why: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            file.path.unlink()
+            log.info("deleted recording %s (%d bytes): %s", file.path.name, file.size, why)
+
+    def make_room(self) -> int:
+        """Delete the oldest finished recordings until the directory is within ``--recordings-max-bytes``;
+        the bytes left (more than the cap when only recordings still being written are left)."""
+        files = self.stored()
+        total = sum(f.size for f in files)
+        for file in files:
+            if total <= self.config.recordings_max_bytes:
+                break
+            if file.finished:
+                self._delete(file, "the recordings directory is over --recordings-max-bytes")
+                total -= file.size
+        return total
+
+    def sweep(self, now: float | None = None) -> None:
+        """Delete recordings older than ``--recordings-retention`` (a ``.part`` that old was abandoned by a
+        crashed process: a recording being written changes all the time), then apply the byte cap."""
+        cutoff = (time.time() if now is None else now) - self.config.recordings_retention
+        for file in self.stored():
+            if file.mtime < cutoff:
+                self._delete(file, "older than --recordings-retention")
+        self.make_room()
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            try:
+                await asyncio.to_thread(self.sweep)
+            except Exception:  # a failed sweep (permissions, a full disk) must not end the next ones
+                log.exception("could not sweep %s", self.recordings_dir)
+            await asyncio.sleep(self.sweep_every)
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
     def _spawn(self, coro: Any) -> asyncio.Task[None]:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
         return task
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("a bot supervisor failed", exc_info=task.exception())
+
+    async def startup(self, app: web.Application) -> None:
+        self._sweeper = asyncio.ensure_future(self._sweep_forever())
 
     async def shutdown(self, app: web.Application) -> None:
         """Close every recording properly and end echo sessions before the server goes away."""
@@ -255,18 +360,24 @@ class MediaService:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    async def cleanup(self, app: web.Application) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
+            self._sweeper = None
+
 
 MEDIA_KEY = web.AppKey("media", MediaService)
 
 
-def setup_media(app: web.Application, config: Config, store: RoomStore) -> MediaService:
-    service = MediaService(config, store)
+def setup_media(app: web.Application, config: Config, secret: ServerSecret) -> MediaService:
+    """Add the bots' routes and hooks to ``app``; the returned service is the signaling server's ``bots``."""
+    service = MediaService(config, secret)
     app[MEDIA_KEY] = service
     app.router.add_get("/echo", service.echo_page, name="echo")
-    app.router.add_post("/api/echo", service.start_echo)
-    app.router.add_post("/api/rooms/{room}/recording", service.start_recording)
-    app.router.add_delete("/api/rooms/{room}/recording", service.stop_recording)
-    app.router.add_get("/recordings/{name}", service.recording_file)
+    app.router.add_get("/recordings/{token}", service.recording_file)
+    app.on_startup.append(service.startup)
     # First among the shutdown hooks: the bots must leave and post their links before Socket.IO closes.
     app.on_shutdown.insert(0, service.shutdown)
+    app.on_cleanup.append(service.cleanup)
     return service

@@ -72,7 +72,7 @@ def make_app(config: Config, store: RoomStore | None = None) -> web.Application:
     app[CONFIG_KEY] = config
     app[SECRET_KEY] = secret
     setup_web(app)
-    setup_media(app, config, signaling.store)
+    signaling.bots = setup_media(app, config, secret)
     # Pages tell the browser client which Socket.IO transports this deployment accepts.
     aiohttp_jinja2.get_env(app).globals["socket_transports"] = (
         "websocket" if config.websocket_only else "websocket,polling"

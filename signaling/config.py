@@ -218,6 +218,20 @@ class Config:
         default=4, metadata={"help": "echo tests (/echo) running at the same time", "type": _positive}
     )
     recordings_dir: str = field(default="recordings", metadata={"help": "directory the recorder writes MP4 files to"})
+    # Each recorder costs ~58 MiB and ~0.1 core and writes ~1 GB an hour: every one of them is bounded.
+    recorders_max: int = field(
+        default=4, metadata={"help": "recordings this process runs at the same time", "type": _positive}
+    )
+    recordings_retention: float = field(
+        default=7 * 86400.0, metadata={"help": "seconds after which a recording is deleted", "type": _seconds}
+    )
+    recordings_max_bytes: int = field(
+        default=20 * 2**30,
+        metadata={"help": "bytes --recordings-dir may hold; the oldest recordings go first", "type": _positive},
+    )
+    recording_link_ttl: float = field(
+        default=86400.0, metadata={"help": "seconds a recording's download link stays valid", "type": _seconds}
+    )
     # ---- room authority (docs/security.md) ----
     # repr=False: the secret must never reach a log line.
     server_secret: str | None = field(

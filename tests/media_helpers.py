@@ -9,6 +9,10 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 from playwright.async_api import Browser, async_playwright
 
+from signaling.secret import SECRET_KEY
+
+from .helpers import RunningServer
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--use-fake-device-for-media-stream",
@@ -17,6 +21,21 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--allow-loopback-in-peer-connection",
 ]
+
+
+# What ``noom bot|record|probe`` get as --server-secret in tests (``known_secret`` makes a server use it).
+TEST_SERVER_SECRET = "noom-test-server-secret-0123456789"
+
+
+def known_secret(server: RunningServer) -> str:
+    """Make ``server`` use ``TEST_SERVER_SECRET`` (as if started with it), for bots run as commands."""
+    server.app[SECRET_KEY].replace(TEST_SERVER_SECRET)
+    return TEST_SERVER_SECRET
+
+
+def bot_credential(server: RunningServer) -> str:
+    """What the bots of a test server authenticate with (the server admits ``kind: "bot"`` only with it)."""
+    return server.app[SECRET_KEY].bot_credential()
 
 
 async def wait_until(condition: Callable[[], object], timeout: float, what: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -157,7 +158,7 @@ async def test_alone_in_a_call_hint_invite_and_recording(
     rec = alice.locator("#rec-indicator")
     assert await rec.is_hidden()
 
-    recorder = await Client(server.url).connect()
+    recorder = await Client(server.url, server.bot_auth).connect()  # only the server's own bots may be bots
     try:
         await recorder.join("rec", "Recorder", kind="bot", role="recorder")
         await rec.wait_for(state="visible")
@@ -179,7 +180,8 @@ async def test_alone_in_a_call_hint_invite_and_recording(
     link = alice.locator("#chat-list a[href^='/recordings/']")
     await link.wait_for(timeout=30_000)
     href = await link.get_attribute("href")
-    assert href and href.endswith(".mp4") and len(href) > len("/recordings/") + 20  # an unguessable name
+    # A signed, expiring link to an unguessable name: /recordings/<144-bit stem>.<expiry>.<signature>.
+    assert href and re.fullmatch(r"/recordings/[A-Za-z0-9_-]{24}\.[0-9]+\.[A-Za-z0-9_-]{24}", href), href
     response = await alice.request.get(server.url + href)
     assert response.ok and response.headers["content-type"] == "video/mp4"
     path = tmp_path / "recording.mp4"

@@ -6,12 +6,13 @@ from media.echo import EchoBot
 from media.probe import ProbeBot
 
 from .helpers import Client, RunningServer
-from .media_helpers import wait_until
+from .media_helpers import bot_credential, wait_until
 
 
 async def test_probe_gets_its_own_frames_back_through_the_echo_bot(server: RunningServer) -> None:
-    echo = EchoBot(server.url, "echo-room")
-    probe = ProbeBot(server.url, "echo-room", "probe", tone_hz=800, tag=7, width=320, height=240)
+    key = bot_credential(server)
+    echo = EchoBot(server.url, "echo-room", bot_credential=key)
+    probe = ProbeBot(server.url, "echo-room", "probe", tone_hz=800, tag=7, width=320, height=240, bot_credential=key)
     await echo.start()
     await probe.start()
     try:
@@ -39,9 +40,10 @@ async def test_probe_gets_its_own_frames_back_through_the_echo_bot(server: Runni
 
 async def test_bot_keeps_its_offer_when_offers_collide(server: RunningServer) -> None:
     # A plain protocol client stands in for a browser whose offer crosses the bot's.
+    key = bot_credential(server)
     browser = await Client(server.url).connect()
     await browser.join("glare", "Browser")
-    bot = EchoBot(server.url, "glare")
+    bot = EchoBot(server.url, "glare", bot_credential=key)
     await bot.start()
     try:
         offer = await browser.next("offer", timeout=10)  # the newcomer offers

@@ -7,7 +7,7 @@ import asyncio
 from media.probe import ProbeBot, ProbeReport
 
 from .helpers import RunningServer
-from .media_helpers import wait_until
+from .media_helpers import bot_credential, wait_until
 
 
 def peer_report(report: ProbeReport, name: str):
@@ -17,8 +17,9 @@ def peer_report(report: ProbeReport, name: str):
 
 async def test_two_probes_see_and_hear_each_other(server: RunningServer) -> None:
     # 160x120: the frame rate is the point here, and smaller frames leave CPU headroom on a busy machine.
-    a = ProbeBot(server.url, "probes", "probe-a", tone_hz=600, tag=1, width=160, height=120)
-    b = ProbeBot(server.url, "probes", "probe-b", tone_hz=1100, tag=2, width=160, height=120)
+    key = bot_credential(server)
+    a = ProbeBot(server.url, "probes", "probe-a", tone_hz=600, tag=1, width=160, height=120, bot_credential=key)
+    b = ProbeBot(server.url, "probes", "probe-b", tone_hz=1100, tag=2, width=160, height=120, bot_credential=key)
     await a.start()
     await b.start()
     try:
@@ -43,8 +44,9 @@ async def test_two_probes_see_and_hear_each_other(server: RunningServer) -> None
 
 
 async def test_probe_rejoins_after_its_socket_is_dropped(server: RunningServer) -> None:
-    a = ProbeBot(server.url, "drop", "probe-a", tone_hz=600, tag=1, width=160, height=120, fps=15)
-    b = ProbeBot(server.url, "drop", "probe-b", tone_hz=1100, tag=2, width=160, height=120, fps=15)
+    key = bot_credential(server)
+    a = ProbeBot(server.url, "drop", "probe-a", tone_hz=600, tag=1, width=160, height=120, fps=15, bot_credential=key)
+    b = ProbeBot(server.url, "drop", "probe-b", tone_hz=1100, tag=2, width=160, height=120, fps=15, bot_credential=key)
     await a.start()
     await b.start()
     try:

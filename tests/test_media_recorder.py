@@ -14,7 +14,7 @@ from media.probe import ProbeBot, luma
 from media.recorder import RecorderBot
 
 from .helpers import RunningServer
-from .media_helpers import wait_until
+from .media_helpers import bot_credential, wait_until
 
 WIDTH, HEIGHT = 640, 480
 
@@ -25,12 +25,13 @@ def cell_luma(image: np.ndarray, cell: layout.Rect) -> np.ndarray:
 
 
 async def test_recorder_writes_grid_and_mixed_audio(server: RunningServer, tmp_path: Path) -> None:
-    a = ProbeBot(server.url, "rec", "probe-a", tone_hz=700, tag=11, width=320, height=240, fps=15)
-    b = ProbeBot(server.url, "rec", "probe-b", tone_hz=1300, tag=22, width=320, height=240, fps=15)
+    key = bot_credential(server)
+    a = ProbeBot(server.url, "rec", "probe-a", tone_hz=700, tag=11, width=320, height=240, fps=15, bot_credential=key)
+    b = ProbeBot(server.url, "rec", "probe-b", tone_hz=1300, tag=22, width=320, height=240, fps=15, bot_credential=key)
     await a.start()
     await b.start()
     out = tmp_path / "call.mp4"
-    recorder = RecorderBot(server.url, "rec", out, width=WIDTH, height=HEIGHT, fps=15)
+    recorder = RecorderBot(server.url, "rec", out, width=WIDTH, height=HEIGHT, fps=15, bot_credential=key)
     try:
         await wait_until(
             lambda: all(p.received and all(r.stamped for r in p.received.values()) for p in (a, b)),

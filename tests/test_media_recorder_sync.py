@@ -20,19 +20,22 @@ from media import avsync, layout
 from media.probe import luma
 
 from .helpers import RunningServer
+from .media_helpers import bot_credential, known_secret
 
 WIDTH, HEIGHT, SECONDS = 640, 360, 6.5
 TOLERANCE = 0.1  # seconds; ITU-R BT.1359 finds +45 ms (audio early) to -125 ms (audio late) undetectable
 
 
 async def test_recording_keeps_audio_and_video_in_sync(server: RunningServer, tmp_path: Path) -> None:
-    marks = avsync.MarksBot(server.url, "sync")
+    secret = known_secret(server)
+    marks = avsync.MarksBot(server.url, "sync", bot_credential=bot_credential(server))
     await marks.start()
     out = tmp_path / "sync.mp4"
     # ``noom record`` in a process of its own, as people run it: the marks' sender does not share its CPU time.
     record = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "signaling.cli", "record", "--url", server.url, "--room", "sync", "--out", str(out),
         "--duration", str(SECONDS), "--width", str(WIDTH), "--height", str(HEIGHT), "--fps", "15",
+        "--server-secret", secret,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:

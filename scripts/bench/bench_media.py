@@ -2,9 +2,10 @@
 
 (a) codec: aiortc's own ``Vp8Encoder`` + ``Vp8Decoder`` on 640x480 frames, one process pinned to one core;
     frames per CPU-second of encode + decode (the most one core can echo at all).
-(b) echo capacity: a fresh ``noom serve`` (core 0) starts echo bots through ``POST /api/echo`` (they run
-    inside the server process); a driver process of probes (core 1) runs N probe<->echo sessions at
-    640x480, 30 fps. N = 1, 2, 3, ... until some probe receives fewer than 25 fps.
+(b) echo capacity: a fresh ``noom serve`` (core 0) starts echo bots on the socket event ``echo-start`` (they
+    run inside the server process; one per client address, so each asking socket comes from its own
+    X-Forwarded-For address with --trust-proxy); a driver process of probes (core 1) runs N probe<->echo
+    sessions at 640x480, 30 fps. N = 1, 2, 3, ... until some probe receives fewer than 25 fps.
 (c) echo round trip: the probe's frame stamps carry the send time; p50/p99 over all sessions.
 (d) recorder: N probes (320x240, core 1) in one room, ``noom record`` (core 0, 1280x720 at 15 fps); its
     CPU from /proc per second of recording per participant.
@@ -42,6 +43,14 @@ FPS = 30
 MIN_FPS = 25.0
 WIDTH, HEIGHT = 640, 480
 STARTED = time.monotonic()
+# The benchmark's servers and bots share it: bots authenticate with it (the server admits no other bots).
+BENCH_SECRET = "noom-bench-server-secret-0123456789"
+
+
+def bench_credential() -> str:
+    from signaling.secret import ServerSecret
+
+    return ServerSecret(BENCH_SECRET).bot_credential()
 
 
 def say(text: str) -> None:
@@ -187,26 +196,27 @@ async def drive_echo(
 ) -> dict[str, Any]:
     """Start ``sessions`` echo sessions through the API, a 640x480 probe in each; measure ``seconds``
     (and sample the server's stacks with py-spy meanwhile, into ``profile``)."""
-    import aiohttp
     import numpy as np
+    import socketio
 
     from media.probe import ProbeBot
 
-    rooms = []
-    async with aiohttp.ClientSession() as http:
-        for _ in range(sessions):
-            async with http.post(f"{url}/api/echo") as response:
-                body = await response.json()
-                if not body.get("ok"):
-                    raise RuntimeError(f"the server refused an echo session: {body}")
-                rooms.append((body["room"], body["password"]))
-    probes = [
-        ProbeBot(url, room, f"probe{i}", tag=i, width=WIDTH, height=HEIGHT, fps=FPS, password=password)
-        for i, (room, password) in enumerate(rooms)
-    ]
+    # Each echo test belongs to the socket that asked (it ends when that socket goes), one per address:
+    # the askers stay connected for the whole run, each from its own (documentation) address.
+    askers = [socketio.AsyncClient(reconnection=False) for _ in range(sessions)]
+    probes: list[ProbeBot] = []
     try:
-        for probe in probes:
-            await probe.start()
+        for i, asker in enumerate(askers):
+            await asker.connect(url, transports=["websocket"], headers={"X-Forwarded-For": f"198.51.100.{i + 1}"})
+            body = await asker.call("echo-start", {}, timeout=30)
+            if not body.get("ok"):
+                raise RuntimeError(f"the server refused an echo session: {body}")
+            probe = ProbeBot(
+                url, body["room"], f"probe{i}", tag=i, width=WIDTH, height=HEIGHT, fps=FPS,
+                password=body["password"], bot_credential=bench_credential(),
+            )  # fmt: skip
+            probes.append(probe)
+            await probe.start()  # within the echo bot's 10 s join timeout
 
         def own(probe: ProbeBot) -> int:
             return sum(r.own_frames for r in probe.received.values())
@@ -242,6 +252,8 @@ async def drive_echo(
     finally:
         for probe in probes:
             await probe.stop()
+        for asker in askers:
+            await asker.disconnect()
     values = np.array(latencies) if latencies else np.zeros(1)
     return {
         "sessions": sessions,
@@ -281,7 +293,9 @@ async def drive_room(url: str, participants: int, seconds: float, out: str) -> d
                 await super()._offer_to(info)
 
     room = f"bench-rec-{os.getpid()}"
-    probes = [RecordedProbe(url, room, f"probe{i}", tag=i) for i in range(participants)]
+    probes = [
+        RecordedProbe(url, room, f"probe{i}", tag=i, bot_credential=bench_credential()) for i in range(participants)
+    ]
     recorder = None
     try:
         for probe in probes:
@@ -289,7 +303,20 @@ async def drive_room(url: str, participants: int, seconds: float, out: str) -> d
         recorder = await asyncio.create_subprocess_exec(
             *pinned(
                 SERVER_CORE,
-                [NOOM, "record", "--url", url, "--room", room, "--out", out, "--duration", str(seconds + 30)],
+                [
+                    NOOM,
+                    "record",
+                    "--url",
+                    url,
+                    "--room",
+                    room,
+                    "--out",
+                    out,
+                    "--duration",
+                    str(seconds + 30),
+                    "--server-secret",
+                    BENCH_SECRET,
+                ],
             ),
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
@@ -329,6 +356,8 @@ async def drive_room(url: str, participants: int, seconds: float, out: str) -> d
 
 def start_server(port: int, recordings: str) -> subprocess.Popen:
     argv = [NOOM, "serve", "--port", str(port), "--log-level", "warning", "--echo-max-sessions", "64"]
+    # Every probe and echo bot is an authenticated bot; the echo askers come from X-Forwarded-For addresses.
+    argv += ["--server-secret", BENCH_SECRET, "--bots-max", "256", "--trust-proxy", "true"]
     argv += ["--recordings-dir", recordings]
     proc = subprocess.Popen(pinned(SERVER_CORE, argv), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     wait_for_port(port, proc)

@@ -1,5 +1,6 @@
-// The camera and mic test (/echo): ask the server for an echo bot in a private room, send it our camera
-// and microphone, and show what comes back: the echoed video, our voice on request, the round trip's
+// The camera and mic test (/echo): ask the server for an echo bot in a private room (the socket event
+// "echo-start"; the test belongs to this socket and ends when it goes), join that room on the same socket,
+// send the bot our camera and microphone, and show what comes back: the echoed video, our voice on request, the round trip's
 // stats and the bot's report of what the server received (over the "echo-report" data channel).
 import { connectSocket } from "./socket.js";
 
@@ -14,7 +15,7 @@ const localVideo = $("local");
 const echoedVideo = $("echoed");
 const echoedAudio = $("echoed-audio");
 
-let session = null; // { socket, pc, stream, timer }
+let session = null; // { socket, pc, stream, timer, started }
 
 function setStatus(text, isError = false) {
   statusLine.textContent = text;
@@ -106,24 +107,33 @@ async function start() {
   }
   localVideo.srcObject = stream;
   setStatus("Starting an echo test on the server…");
-  let echo;
-  try {
-    const response = await fetch("/api/echo", { method: "POST" });
-    echo = await response.json();
-  } catch {
-    echo = { ok: false, error: { message: "The server did not answer: check your connection and try again." } };
-  }
-  if (!echo.ok) {
-    setStatus(echo.error.message, true);
-    stream.getTracks().forEach((t) => t.stop());
-    startButton.disabled = false;
-    return;
-  }
   const socket = connectSocket();
-  session = { socket, pc: null, stream, timer: null };
+  session = { socket, pc: null, stream, timer: null, started: false };
   const name = localStorage.getItem("noom.name") || "Echo test";
+  socket.on("connect_error", () => {
+    if (session && !session.started) setStatus("We cannot reach the server: still trying…", true);
+  });
   socket.on("connect", async () => {
-    if (session.pc) return; // a reconnect: the test is over, the bot left with our old peer id
+    if (!session) return;
+    if (session.started) {
+      // A reconnect: the test belonged to our old socket, so the server ended it when that one dropped.
+      stop();
+      setStatus("The connection to the server was lost, which ended the test: start it again.", true);
+      return;
+    }
+    session.started = true;
+    setStatus("Starting an echo test on the server…");
+    let echo;
+    try {
+      echo = await call(socket, "echo-start", {});
+    } catch {
+      echo = { ok: false, error: { message: "The server did not answer: check your connection and try again." } };
+    }
+    if (!echo.ok) {
+      stop();
+      setStatus(echo.error.message, true);
+      return;
+    }
     const ack = await call(socket, "join", { room: echo.room, name, password: echo.password });
     if (!ack.ok) {
       setStatus(`Could not join the echo test: ${ack.error.message}`, true);

@@ -15,7 +15,8 @@ export function el(tag, attrs = {}, ...children) {
 }
 
 // Web links and our own recording downloads become links in chat; everything else stays plain text.
-const LINK = /(https?:\/\/[^\s<>"]+|\/recordings\/[A-Za-z0-9_-]+\.mp4)/g;
+// Recording links are /recordings/<name>.<expiry>.<signature> (signed by the server, see docs/media.md).
+const LINK = /(https?:\/\/[^\s<>"]+|\/recordings\/[A-Za-z0-9_-]+\.[0-9]+\.[A-Za-z0-9_-]+)/g;
 
 /** Chat text as nodes: text nodes, plus <a> for links (built as elements, never parsed as HTML). */
 export function linkified(text) {
