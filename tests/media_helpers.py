@@ -9,9 +9,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 from playwright.async_api import Browser, async_playwright
 
-from signaling.secret import SECRET_KEY
-
-from .helpers import RunningServer
+from .helpers import TEST_SERVER_SECRET, RunningServer
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -23,19 +21,15 @@ CHROMIUM_ARGS = [
 ]
 
 
-# What ``noom bot|record|probe`` get as --server-secret in tests (``known_secret`` makes a server use it).
-TEST_SERVER_SECRET = "noom-test-server-secret-0123456789"
-
-
 def known_secret(server: RunningServer) -> str:
-    """Make ``server`` use ``TEST_SERVER_SECRET`` (as if started with it), for bots run as commands."""
-    server.app[SECRET_KEY].replace(TEST_SERVER_SECRET)
+    """The secret ``server`` runs with (every test server's), for bots run as commands with --server-secret."""
+    assert server.config.server_secret == TEST_SERVER_SECRET
     return TEST_SERVER_SECRET
 
 
 def bot_credential(server: RunningServer) -> str:
     """What the bots of a test server authenticate with (the server admits ``kind: "bot"`` only with it)."""
-    return server.app[SECRET_KEY].bot_credential()
+    return server.bot_auth["botSecret"]
 
 
 async def wait_until(condition: Callable[[], object], timeout: float, what: str) -> None:

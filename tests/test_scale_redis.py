@@ -9,6 +9,7 @@ import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from redis import asyncio as aioredis
 
@@ -321,3 +322,29 @@ async def test_the_host_on_one_process_moderates_peers_on_another(start_noom, co
     again = await connect(b)
     refused = await again.call("join", {"room": "meeting", "name": "Bob"})
     assert refused["error"]["code"] == "not-allowed"  # the ban is shared through Redis
+
+
+async def test_a_recording_stopped_from_another_process_is_saved_and_linked(
+    start_noom, connect, tmp_path: Path
+) -> None:
+    shared = str(tmp_path / "recordings")  # one disk for both processes, as on one host
+    a, b = await start_noom("--recordings-dir", shared), await start_noom("--recordings-dir", shared)
+    alice, bob = await connect(a), await connect(b)
+    await alice.join("studio", "Alice")
+    await bob.join("studio", "Bob")
+    assert await alice.call("recording-start", {}, timeout=30) == {"ok": True}  # the recorder runs on A
+    recorder = await bob.next("peer-joined", timeout=30)
+    assert (recorder["kind"], recorder["role"]) == ("bot", "recorder")
+    assert await bob.refused("recording-stop", {}) == "not-allowed"  # neither host nor the one who started it
+    await alice.call("host", {"peerId": bob.peer_id})
+    # Bob, on B, now hosts and stops it: the stop must reach the recorder on A through Redis.
+    assert await bob.call("recording-stop", {}) == {"ok": True}
+    link = None
+    while link is None:
+        message = await bob.next("chat", timeout=30)
+        link = next((w for w in message["text"].split() if w.startswith("/recordings/")), None)
+    left = await bob.next("peer-left", timeout=30)
+    assert left["peerId"] == recorder["peerId"]
+    async with aiohttp.ClientSession() as http, http.get(b.url + link) as response:
+        assert response.status == 200 and response.headers["Content-Type"] == "video/mp4"
+        assert len(await response.read()) > 0
