@@ -33,7 +33,7 @@ from .browser_fixtures import (
     send_chat,
     stats,
 )
-from .helpers import Client, RunningServer
+from .helpers import TEST_SERVER_SECRET, Client, RunningServer
 from .services import ROOT, NoomProcess, RedisServer
 
 RECOVERY_S = 10.0  # issue 7: the call resumes within 10 s of the fault's end
@@ -178,6 +178,8 @@ async def test_killed_bot_leaves_the_room(
             "bots",
             "--name",
             "Echo",
+            "--server-secret",
+            TEST_SERVER_SECRET,
         ],
         cwd=ROOT,
         stdout=log,

@@ -21,7 +21,7 @@ from media.audio import tone_present
 
 from .browser_fixtures import Browsers, assert_receiving, eventually, join
 from .fake_media import write_color_y4m, write_tone_wav
-from .helpers import RunningServer
+from .helpers import TEST_SERVER_SECRET, RunningServer
 
 WIDTH, HEIGHT, DURATION = 640, 360, 6
 PEOPLE = {"Ada": ((220, 30, 30), 600), "Bob": ((30, 40, 220), 1500)}  # name: (camera colour, microphone tone)
@@ -44,6 +44,7 @@ async def test_noom_record_of_two_browsers(browsers: Browsers, server: RunningSe
     record = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "signaling.cli", "record", "--url", server.url, "--room", "recorded",
         "--out", str(out), "--duration", str(DURATION), "--width", str(WIDTH), "--height", str(HEIGHT),
+        "--server-secret", TEST_SERVER_SECRET,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     communicate = asyncio.ensure_future(record.communicate())
