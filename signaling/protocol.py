@@ -8,6 +8,7 @@ unknown fields, and costs a few microseconds per message, which matters on the r
 from __future__ import annotations
 
 import re
+import secrets
 import unicodedata
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -66,6 +67,15 @@ class ProtocolError(Exception):
 
 def bad_request(message: str) -> ProtocolError:
     return ProtocolError("bad-request", message)
+
+
+def not_allowed(message: str) -> ProtocolError:
+    return ProtocolError("not-allowed", message)
+
+
+def new_id() -> str:
+    """An unguessable id (96 random bits) the server hands out: peers, chat messages, waiting-room entries."""
+    return secrets.token_urlsafe(12)
 
 
 # ---- objects the server sends -------------------------------------------------------------------

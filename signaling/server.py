@@ -2,8 +2,10 @@
 
 ``SignalingServer`` validates every payload into a protocol struct, keeps the small per-socket session
 (which peer a socket is, and its room), and delegates room state to a ``RoomStore``. Socket.IO rooms
-carry the fan-out: ``room:<name>`` for a call, ``peer:<id>`` for one peer and ``lobby`` for sockets
-not in a call, so a message-queue manager can deliver across processes unchanged.
+carry the fan-out (``signaling.channels``), so a message-queue manager can deliver across processes
+unchanged. Who may do what: a bot proves itself at connect (``ServerSecret``), ``join`` checks bans,
+admission tickets and the room's doors, recording and echo go to the ``BotLauncher``, and the host's
+events live in ``signaling.moderation``.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -21,54 +22,45 @@ from typing import Any
 import socketio
 
 from .bots import BotLauncher
+from .channels import LOBBY, peer_channel, room_channel
 from .config import Config
 from .engine import Server
 from .gate import REFUSAL, ConnectionGate
 from .limits import MemoryPasswordGuard, OriginPolicy, PasswordGuard, SocketLimiter, client_address
 from .metrics import Metrics
+from .moderation import Moderation
 from .protocol import (
     MEDIA_FLAGS,
-    Admitted,
     Answer,
     Chat,
     ChatMessage,
-    Declined,
     Empty,
     Ice,
     Join,
-    Lock,
     Media,
-    Mute,
-    Muted,
     Offer,
     Peer,
     ProtocolError,
     RecordingInfo,
-    Removed,
     Rename,
     RoomState,
-    Target,
-    UnmuteRequest,
-    WaitingEntry,
-    WaitingList,
-    WaitingRoom,
-    WaitingTarget,
     bad_request,
     check_candidate,
     check_chat,
     check_name,
     check_room,
     check_sdp,
+    new_id,
+    not_allowed,
     parse,
     to_wire,
 )
 from .secret import ServerSecret, new_secret
-from .state import Entry, Joined, Member, RoomStore
+from .state import Entry, Joined, RoomStore
 from .turn import turn_ice_server
 
 log = logging.getLogger(__name__)
 
-LOBBY = "lobby"
 RELAYED_EVENTS = frozenset({"offer", "answer", "ice"})
 # Engine.IO packets carry at most one SDP plus JSON framing.
 MAX_PACKET_BYTES = 128 * 1024
@@ -76,31 +68,9 @@ MAX_PACKET_BYTES = 128 * 1024
 Handler = Callable[..., Awaitable[dict[str, Any]]]
 
 
-def new_id() -> str:
-    """An unguessable id (96 random bits), used for peers and chat messages."""
-    return secrets.token_urlsafe(12)
-
-
-def room_channel(room: str) -> str:
-    return "room:" + room
-
-
-def peer_channel(peer_id: str) -> str:
-    return "peer:" + peer_id
-
-
-def waiting_channel(entry_id: str) -> str:
-    return "wait:" + entry_id
-
-
 # The browser's client id: a signed random id in an HttpOnly cookie that the pages set, so that a removal
 # bans that browser rather than everyone behind its address. Clients without one are banned by address.
 CLIENT_COOKIE = "noom_client"
-ADMISSION_TICKET_SECONDS = 60.0
-
-
-def not_allowed(message: str) -> ProtocolError:
-    return ProtocolError("not-allowed", message)
 
 
 def own_url(environ: dict[str, Any]) -> str:
@@ -184,6 +154,7 @@ class SignalingServer:
             engineio_logger=False,
         )
         self.gate.install(self.sio.eio)
+        self.moderation = Moderation(self)
         self.sio.on("connect", self._on_connect)
         self.sio.on("disconnect", self._on_disconnect)
         for event, handler in {
@@ -197,18 +168,10 @@ class SignalingServer:
             "rename": self.rename,
             "rooms": self.rooms,
             "ice-servers": self.refresh_ice_servers,
-            "host": self.hand_host,
-            "mute": self.mute,
-            "ask-unmute": self.ask_unmute,
-            "remove": self.remove,
-            "lock": self.lock,
-            "waiting-room": self.waiting_room,
-            "admit": self.admit,
-            "decline": self.decline,
-            "end": self.end,
             "recording-start": self.recording_start,
             "recording-stop": self.recording_stop,
             "echo-start": self.echo_start,
+            **self.moderation.handlers(),
         }.items():
             self.sio.on(event, self._guarded(event, handler))
         unknown = self._guarded("*", self.unknown)
@@ -257,7 +220,7 @@ class SignalingServer:
             raise ProtocolError("not-in-room", "join a room first")
         return session
 
-    async def _rooms_changed(self) -> None:
+    async def rooms_changed(self) -> None:
         """Push the room list to the lobby, at most once per ``config.rooms_push_interval`` seconds.
 
         A burst of joins would otherwise send every lobby socket one full list per join: quadratic in
@@ -285,7 +248,7 @@ class SignalingServer:
         await self.sio.emit("rooms", {"rooms": to_wire(rooms)}, to=LOBBY)
 
     async def push_rooms(self) -> None:
-        await self._rooms_changed()
+        await self.rooms_changed()
 
     def ice_servers(self, peer_id: str) -> list[dict[str, Any]]:
         """The configured ICE servers, plus TURN credentials made for this peer alone."""
@@ -302,7 +265,7 @@ class SignalingServer:
         for peer_id, room in gone:
             await self.sio.emit("peer-left", {"peerId": peer_id, "reason": "disconnected"}, to=room_channel(room))
         for room, state in (states or {}).items():
-            await self._state_changed(room, state)
+            await self.announce_state(room, state)
         await self.push_rooms()
 
     async def disconnect_peers(self, peer_ids: list[str]) -> None:
@@ -317,7 +280,7 @@ class SignalingServer:
         is closed so that its client reconnects, through the load balancer, to another process."""
         for sid in list(self.sessions):
             try:
-                await self._leave_room(sid, "disconnected")
+                await self.leave_room(sid, "disconnected")
             except Exception as exc:  # the room store is unreachable: close the connection anyway
                 log.warning("could not take socket %s out of its room while stopping: %s", sid, exc)
         sockets = list(self.sio.eio.sockets.values())
@@ -337,7 +300,7 @@ class SignalingServer:
         if eio_sid is not None:
             await self.sio.eio.disconnect(eio_sid)
 
-    async def _leave_room(self, sid: str, reason: str, *, to_lobby: bool = True) -> None:
+    async def leave_room(self, sid: str, reason: str, *, to_lobby: bool = True) -> None:
         """Take the socket's peer out of its room; ``to_lobby=False`` when it moves straight into another."""
         session = self.sessions.pop(sid, None)
         if session is None:
@@ -353,26 +316,18 @@ class SignalingServer:
             return  # already taken out (the host removed it, or the call ended): announced then
         await self.sio.emit("peer-left", {"peerId": session.peer_id, "reason": reason}, to=channel, skip_sid=sid)
         log.info("peer %s left room %s (%s)", session.peer_id, session.room, reason)
-        await self._state_changed(session.room, left.state)
-        await self._rooms_changed()
+        await self.announce_state(session.room, left.state)
+        await self.rooms_changed()
         if self.bots is not None:  # an echo test ends when its socket leaves the echo room
             await self.bots.end_echo(sid)
 
-    async def _state_changed(self, room: str, state: RoomState | None, host_was: str | None = None) -> None:
+    async def announce_state(self, room: str, state: RoomState | None, host_was: str | None = None) -> None:
         """Tell the room its new state; a new host also gets the waiting queue it now answers for."""
         if state is None:
             return
         await self.sio.emit("room-state", to_wire(state), to=room_channel(room))
         if state.host is not None and state.host != host_was:
-            await self._push_waiting(room, state.host, if_empty=False)
-
-    async def _push_waiting(self, room: str, host: str | None, *, if_empty: bool = True) -> None:
-        """Send the host the waiting queue (``if_empty=False``: only when someone is waiting)."""
-        if host is None:
-            return
-        queue = await self.store.waiting(room)
-        if queue or if_empty:
-            await self.sio.emit("waiting", to_wire(WaitingList(waiting=queue)), to=peer_channel(host))
+            await self.moderation.push_waiting(room, state.host, if_empty=False)
 
     async def _relay(self, sid: str, event: str, to: str, data: dict[str, Any]) -> dict[str, Any]:
         session = self._session(sid)
@@ -435,8 +390,8 @@ class SignalingServer:
             self.metrics.sockets.dec()
             if connection.bot:
                 self.bot_connections -= 1
-            await self._stop_waiting(connection)
-        await self._leave_room(sid, "disconnected")
+            await self.moderation.stop_waiting(connection)
+        await self.leave_room(sid, "disconnected")
         if self.bots is not None:
             await self.bots.end_echo(sid)
 
@@ -484,7 +439,7 @@ class SignalingServer:
         await self.sio.enter_room(sid, peer_channel(peer.peer_id))
         await self.sio.emit("peer-joined", to_wire(peer), to=room_channel(room), skip_sid=sid)
         log.info("peer %s (%s) joined room %s", peer.peer_id, peer.kind, room)
-        await self._rooms_changed()
+        await self.rooms_changed()
 
     async def join(self, sid: str, *args: Any) -> dict[str, Any]:
         request = parse(Join, args)
@@ -494,9 +449,9 @@ class SignalingServer:
         previous = self.sessions.get(sid)
         if previous is not None and previous.room == room:
             # Joining one's own room again makes a new peer: give up the old place first so that it is free.
-            await self._leave_room(sid, "left")
+            await self.leave_room(sid, "left")
             previous = None
-        await self._stop_waiting(connection)
+        await self.moderation.stop_waiting(connection)
         peer = Peer(peer_id=new_id(), name=name, kind=request.kind, role=request.role)
         # A refused join raises here, leaving the socket in the room it was in (a socket is in at most one).
         try:
@@ -504,15 +459,15 @@ class SignalingServer:
         except ProtocolError as exc:
             if exc.code != "waiting":
                 raise
-            return await self._wait(sid, connection, room, name)
+            return await self.moderation.wait(sid, connection, room, name)
         if self.connections.get(sid) is not connection:
             # The socket went away while the store admitted it (a join can wait for password hashing):
             # nobody is behind this peer, so it must not stay in the room.
             left = await self.store.leave(peer.peer_id)
-            await self._state_changed(room, left.state if left else None)
+            await self.announce_state(room, left.state if left else None)
             raise ProtocolError("not-in-room", "this connection closed while joining")
         if previous is not None:
-            await self._leave_room(sid, "left", to_lobby=False)
+            await self.leave_room(sid, "left", to_lobby=False)
         await self._enter_room(sid, room, peer)
         state = joined.state
         if peer.role == "recorder" and state.recording is None:
@@ -525,7 +480,7 @@ class SignalingServer:
             # The first person into a room that only had bots: everyone learns the new host, who gets the
             # queue of anyone left waiting (the waiting room stops nobody while there is no host).
             await self.sio.emit("room-state", to_wire(state), to=room_channel(room), skip_sid=sid)
-            await self._push_waiting(room, peer.peer_id, if_empty=False)
+            await self.moderation.push_waiting(room, peer.peer_id, if_empty=False)
         return {
             "ok": True,
             "peerId": peer.peer_id,
@@ -535,31 +490,6 @@ class SignalingServer:
             "chat": to_wire(joined.chat),
             "state": to_wire(state),
         }
-
-    async def _wait(self, sid: str, connection: Connection, room: str, name: str) -> dict[str, Any]:
-        """Put a newcomer in the room's waiting room and tell the host."""
-        entry = WaitingEntry(id=new_id(), name=name, since=int(time.time() * 1000))
-        await self.store.add_waiting(room, entry)
-        if self.connections.get(sid) is not connection:  # gone while we queued it
-            await self.store.take_waiting(room, entry.id)
-            raise ProtocolError("not-in-room", "this connection closed while joining")
-        connection.waiting = (room, entry.id)
-        await self.sio.enter_room(sid, waiting_channel(entry.id))
-        state = await self.store.state(room)
-        await self._push_waiting(room, state.host if state else None)
-        log.info("someone is waiting to join room %s", room)
-        error = ProtocolError("waiting", "the host has been told you are here and will let you in: please wait")
-        return {**error.ack(), "waitId": entry.id}
-
-    async def _stop_waiting(self, connection: Connection) -> None:
-        """The socket no longer waits (it joined, left, or went away): take it out of the queue."""
-        if connection.waiting is None:
-            return
-        room, entry_id = connection.waiting
-        connection.waiting = None
-        if await self.store.take_waiting(room, entry_id) is not None:
-            state = await self.store.state(room)
-            await self._push_waiting(room, state.host if state else None)
 
     async def _join_store(
         self, sid: str, room: str, peer: Peer, password: str | None, unlisted: bool, entry: Entry
@@ -584,10 +514,10 @@ class SignalingServer:
         parse(Empty, args)
         connection = self.connections.get(sid)
         if sid not in self.sessions and connection is not None and connection.waiting is not None:
-            await self._stop_waiting(connection)  # leaving the waiting room
+            await self.moderation.stop_waiting(connection)  # leaving the waiting room
             return {"ok": True}
         self._session(sid)
-        await self._leave_room(sid, "left")
+        await self.leave_room(sid, "left")
         return {"ok": True}
 
     async def offer(self, sid: str, *args: Any) -> dict[str, Any]:
@@ -647,7 +577,7 @@ class SignalingServer:
 
     # ---- room authority: who may do what (docs/protocol.md §4a) ----------------------------------
 
-    async def _member(self, sid: str) -> tuple[Session, RoomState]:
+    async def member_state(self, sid: str) -> tuple[Session, RoomState]:
         """The sender's session and its room's current state; the sender must be in a room."""
         session = self._session(sid)
         state = await self.store.state(session.room)
@@ -655,146 +585,14 @@ class SignalingServer:
             raise ProtocolError("not-in-room", "join a room first")
         return session, state
 
-    async def _host(self, sid: str) -> tuple[Session, RoomState]:
-        session, state = await self._member(sid)
-        if state.host != session.peer_id:
-            raise not_allowed("only the host can do this: ask the host, or ask them to make you host")
-        return session, state
-
-    async def _target(self, session: Session, peer_id: str) -> Member:
-        """Another peer of the sender's room."""
-        member = await self.store.member(peer_id) if peer_id != session.peer_id else None
-        if member is None or member.room != session.room:
-            raise ProtocolError("unknown-peer", "no other peer with that id is in your room; it may have left")
-        return member
-
     async def refresh_ice_servers(self, sid: str, *args: Any) -> dict[str, Any]:
         parse(Empty, args)
         session = self._session(sid)
         return {"ok": True, "iceServers": self.ice_servers(session.peer_id)}
 
-    async def hand_host(self, sid: str, *args: Any) -> dict[str, Any]:
-        request = parse(Target, args)
-        session, _ = await self._host(sid)
-        target = await self._target(session, request.peer_id)
-        if target.peer.kind != "human":
-            raise bad_request("only a person can be host, not a bot")
-        state = await self.store.update_state(session.room, {"host": target.peer.peer_id})
-        log.info("room %s: host handed from %s to %s", session.room, session.peer_id, target.peer.peer_id)
-        await self._state_changed(session.room, state, host_was=session.peer_id)
-        return {"ok": True}
-
-    async def mute(self, sid: str, *args: Any) -> dict[str, Any]:
-        request = parse(Mute, args)
-        session, _ = await self._host(sid)
-        target = await self._target(session, request.peer_id)
-        peer = await self.store.update_peer(target.peer.peer_id, {request.kind: False})
-        if peer is None:
-            raise ProtocolError("unknown-peer", "that peer has just left")
-        await self.sio.emit("muted", to_wire(Muted(kind=request.kind, by=session.name)), to=peer_channel(peer.peer_id))
-        state = {"peerId": peer.peer_id, **{flag: getattr(peer, flag) for flag in MEDIA_FLAGS}}
-        await self.sio.emit("media", state, to=room_channel(session.room))  # the host's page shows it too
-        return {"ok": True}
-
-    async def ask_unmute(self, sid: str, *args: Any) -> dict[str, Any]:
-        request = parse(Mute, args)
-        session, _ = await self._host(sid)
-        target = await self._target(session, request.peer_id)
-        ask = UnmuteRequest(kind=request.kind, by=session.name)
-        await self.sio.emit("unmute-request", to_wire(ask), to=peer_channel(target.peer.peer_id))
-        return {"ok": True}
-
-    async def remove(self, sid: str, *args: Any) -> dict[str, Any]:
-        request = parse(Target, args)
-        session, _ = await self._host(sid)
-        target = await self._target(session, request.peer_id)
-        if target.peer.role == "recorder":  # removing the recorder stops the recording, and keeps the file
-            await self.sio.emit("recording-stop", {}, to=peer_channel(target.peer.peer_id))
-            return {"ok": True}
-        await self.store.ban(session.room, target.client, self.config.removal_ban)
-        log.info("room %s: host %s removed %s", session.room, session.peer_id, target.peer.peer_id)
-        await self._expel(target, Removed(reason="removed", by=session.name))
-        return {"ok": True}
-
-    async def _expel(self, target: Member, why: Removed) -> None:
-        """Take ``target`` out of its room and close its connection, on whichever process holds it."""
-        await self.sio.emit("removed", to_wire(why), to=peer_channel(target.peer.peer_id))
-        left = await self.store.leave(target.peer.peer_id)
-        if left is None:
-            return  # it left by itself meanwhile
-        await self.sio.emit(
-            "peer-left", {"peerId": target.peer.peer_id, "reason": "removed"}, to=room_channel(target.room)
-        )
-        await self._state_changed(target.room, left.state)
-        # A Socket.IO disconnect (not a transport close): socket.io clients then stay disconnected.
-        await self.sio.disconnect(target.sid)
-        await self._rooms_changed()
-
-    async def lock(self, sid: str, *args: Any) -> dict[str, Any]:
-        request = parse(Lock, args)
-        session, _ = await self._host(sid)
-        state = await self.store.update_state(session.room, {"locked": request.locked})
-        await self._state_changed(session.room, state, host_was=session.peer_id)
-        return {"ok": True}
-
-    async def waiting_room(self, sid: str, *args: Any) -> dict[str, Any]:
-        request = parse(WaitingRoom, args)
-        session, _ = await self._host(sid)
-        state = await self.store.update_state(session.room, {"waiting_room": request.enabled})
-        await self._state_changed(session.room, state, host_was=session.peer_id)
-        if not request.enabled:  # no waiting room any more: whoever was waiting comes in
-            for entry in await self.store.waiting(session.room):
-                await self._admit(session.room, entry.id)
-            await self._push_waiting(session.room, session.peer_id)
-        return {"ok": True}
-
-    async def admit(self, sid: str, *args: Any) -> dict[str, Any]:
-        request = parse(WaitingTarget, args)
-        session, _ = await self._host(sid)
-        if not await self._admit(session.room, request.id):
-            raise ProtocolError("unknown-peer", "nobody with that id is waiting; they may have given up")
-        await self._push_waiting(session.room, session.peer_id)
-        return {"ok": True}
-
-    async def _admit(self, room: str, entry_id: str) -> bool:
-        if await self.store.take_waiting(room, entry_id) is None:
-            return False
-        ticket = self.secret.sign("admission", f"{room}:{entry_id}", ADMISSION_TICKET_SECONDS)
-        await self.sio.emit("admitted", to_wire(Admitted(ticket=ticket)), to=waiting_channel(entry_id))
-        return True
-
-    async def decline(self, sid: str, *args: Any) -> dict[str, Any]:
-        request = parse(WaitingTarget, args)
-        session, _ = await self._host(sid)
-        if await self.store.take_waiting(session.room, request.id) is None:
-            raise ProtocolError("unknown-peer", "nobody with that id is waiting; they may have given up")
-        declined = Declined(message="The host did not let you in this time.")
-        await self.sio.emit("declined", to_wire(declined), to=waiting_channel(request.id))
-        await self._push_waiting(session.room, session.peer_id)
-        return {"ok": True}
-
-    async def end(self, sid: str, *args: Any) -> dict[str, Any]:
-        parse(Empty, args)
-        session, _ = await self._host(sid)
-        log.info("room %s: host %s ended the call for everyone", session.room, session.peer_id)
-        declined = Declined(message="The host ended the call.")
-        for entry in await self.store.waiting(session.room):
-            if await self.store.take_waiting(session.room, entry.id) is not None:
-                await self.sio.emit("declined", to_wire(declined), to=waiting_channel(entry.id))
-        why = Removed(reason="ended", by=session.name)
-        for peer in await self.store.peers(session.room):
-            if peer.peer_id == session.peer_id:
-                continue
-            if peer.role == "recorder":  # it saves the file and leaves by itself
-                await self.sio.emit("recording-stop", {}, to=peer_channel(peer.peer_id))
-            elif (member := await self.store.member(peer.peer_id)) is not None:
-                await self._expel(member, why)
-        await self._leave_room(sid, "left")
-        return {"ok": True}
-
     async def recording_start(self, sid: str, *args: Any) -> dict[str, Any]:
         parse(Empty, args)
-        session, _ = await self._member(sid)
+        session, _ = await self.member_state(sid)
         if session.kind != "human":
             raise not_allowed("only people in the call can start a recording")
         if self.bots is None:
@@ -819,7 +617,7 @@ class SignalingServer:
 
     async def recording_stop(self, sid: str, *args: Any) -> dict[str, Any]:
         parse(Empty, args)
-        session, state = await self._member(sid)
+        session, state = await self.member_state(sid)
         if state.recording is None:
             raise ProtocolError("not-recording", "this call is not being recorded")
         if session.peer_id not in (state.host, state.recording.by):
