@@ -222,12 +222,15 @@ class Moderation:
         error = ProtocolError("waiting", "the host has been told you are here and will let you in: please wait")
         return {**error.ack(), "waitId": entry.id}
 
-    async def stop_waiting(self, connection: Connection) -> None:
-        """The socket no longer waits (it joined, left, or went away): take it out of the queue."""
+    async def stop_waiting(self, connection: Connection, sid: str | None = None) -> None:
+        """The socket no longer waits (it joined or left; ``sid`` None: it went away, and Socket.IO forgets its
+        channels itself): take it out of the queue and its waiting channel."""
         if connection.waiting is None:
             return
         room, entry_id = connection.waiting
         connection.waiting = None
+        if sid is not None:
+            await self.sio.leave_room(sid, waiting_channel(entry_id))
         if await self.store.take_waiting(room, entry_id) is not None:
             state = await self.store.state(room)
             await self.push_waiting(room, state.host if state else None)

@@ -451,7 +451,7 @@ class SignalingServer:
             # Joining one's own room again makes a new peer: give up the old place first so that it is free.
             await self.leave_room(sid, "left")
             previous = None
-        await self.moderation.stop_waiting(connection)
+        await self.moderation.stop_waiting(connection, sid)
         peer = Peer(peer_id=new_id(), name=name, kind=request.kind, role=request.role)
         # A refused join raises here, leaving the socket in the room it was in (a socket is in at most one).
         try:
@@ -514,7 +514,7 @@ class SignalingServer:
         parse(Empty, args)
         connection = self.connections.get(sid)
         if sid not in self.sessions and connection is not None and connection.waiting is not None:
-            await self.moderation.stop_waiting(connection)  # leaving the waiting room
+            await self.moderation.stop_waiting(connection, sid)  # leaving the waiting room
             return {"ok": True}
         self._session(sid)
         await self.leave_room(sid, "left")

@@ -7,13 +7,15 @@ import asyncio
 import itertools
 import json
 import logging
-from typing import Any
+from typing import Any, get_args
 
 import aiohttp
 
-from signaling.server import LOBBY, SignalingServer, peer_channel, room_channel
+from signaling.channels import LOBBY, peer_channel, room_channel, waiting_channel
+from signaling.protocol import ErrorCode
+from signaling.server import SignalingServer
 
-ERROR_CODES = {"bad-request", "room-full", "wrong-password", "not-in-room", "unknown-peer", "rate-limited"}
+ERROR_CODES = set(get_args(ErrorCode))
 
 
 def assert_ack_shape(ack: Any) -> None:
@@ -21,8 +23,10 @@ def assert_ack_shape(ack: Any) -> None:
     assert isinstance(ack, dict) and isinstance(ack.get("ok"), bool), ack
     if ack["ok"]:
         return
-    assert set(ack) == {"ok", "error"}, ack
-    error = ack["error"]
+    error = ack.get("error")
+    # Only a join that waits for the host carries more: the id of its place in the queue.
+    extra = {"waitId"} if isinstance(error, dict) and error.get("code") == "waiting" else set()
+    assert set(ack) == {"ok", "error"} | extra, ack
     assert isinstance(error, dict) and set(error) == {"code", "message"}, ack
     assert error["code"] in ERROR_CODES, ack
     assert isinstance(error["message"], str) and error["message"], ack
@@ -61,6 +65,7 @@ class RawSocket:
         self.other_acks: list[str] = []  # acks for ids other than the awaited one
         self.peer_id: str | None = None
         self.sid: str | None = None  # the Socket.IO session id the server gave
+        self.removed = False  # the server ended this socket's session (a host removed it, or ended the call)
 
     @property
     def open(self) -> bool:
@@ -80,6 +85,7 @@ class RawSocket:
                 self.sid = json.loads(packet[2:])["sid"]
                 break
         self.peer_id = None
+        self.removed = False
         return self
 
     async def _receive(self, timeout: float) -> str | bytes | None:
@@ -93,6 +99,10 @@ class RawSocket:
                 await self.ws.send_str("3")
                 continue
             if message.type == aiohttp.WSMsgType.TEXT and message.data == "1":  # Engine.IO close
+                await self.ws.close()
+                return None
+            if message.type == aiohttp.WSMsgType.TEXT and message.data == "41":  # the server disconnected us
+                self.removed = True
                 await self.ws.close()
                 return None
             return message.data
@@ -158,10 +168,12 @@ async def check_consistency(signaling: SignalingServer) -> None:
     assert len({s.peer_id for s in sessions.values()}) == len(sessions)
     assert set(sessions) <= set(signaling.connections)
     assert sum(signaling.gate.counter.open.values()) == len(signaling.connections)
-    for sid in signaling.connections:
+    for sid, connection in signaling.connections.items():
         channels = set(signaling.sio.rooms(sid)) - {sid}
         session = sessions.get(sid)
         expected = {room_channel(session.room), peer_channel(session.peer_id)} if session else {LOBBY}
+        if connection.waiting is not None:  # in the lobby, and waiting to be let into a room
+            expected = {LOBBY, waiting_channel(connection.waiting[1])}
         assert channels == expected, (sid, channels, expected)
 
 
