@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ADMISSION_TICKET_SECONDS = 60.0
+# A host can only read so long a queue, and strangers must not grow one without bound.
+MAX_WAITING = 50
 
 
 class Moderation:
@@ -124,7 +126,8 @@ class Moderation:
         if target.peer.role == "recorder":  # removing the recorder stops the recording, and keeps the file
             await self.sio.emit("recording-stop", {}, to=peer_channel(target.peer.peer_id))
             return {"ok": True}
-        await self.store.ban(session.room, target.client, self.config.removal_ban)
+        if target.peer.kind == "human":  # a bot's key is the server's own address: never ban that
+            await self.store.ban(session.room, target.client, self.config.removal_ban)
         log.info("room %s: host %s removed %s", session.room, session.peer_id, target.peer.peer_id)
         await self._expel(target, Removed(reason="removed", by=session.name))
         return {"ok": True}
@@ -209,6 +212,8 @@ class Moderation:
 
     async def wait(self, sid: str, connection: Connection, room: str, name: str) -> dict[str, Any]:
         """Put a newcomer in the room's waiting room and tell the host."""
+        if len(await self.store.waiting(room)) >= MAX_WAITING:
+            raise ProtocolError("room-full", "too many people are already waiting to join this room: try later")
         entry = WaitingEntry(id=new_id(), name=name, since=int(time.time() * 1000))
         await self.store.add_waiting(room, entry)
         if self.server.connections.get(sid) is not connection:  # gone while we queued it

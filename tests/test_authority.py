@@ -186,3 +186,13 @@ async def test_bots_have_a_cap_of_their_own_not_their_address(make_server, conne
     await bot.close()
     await eventually(lambda: server.app[SIGNALING_KEY].bot_connections == 0, 10, "the bot's place freed")
     await connect(server, auth=server.bot_auth)
+
+
+async def test_the_waiting_queue_is_bounded(joined, clients, monkeypatch) -> None:
+    monkeypatch.setattr("signaling.moderation.MAX_WAITING", 2)
+    alice = await joined("demo", "Alice")
+    await alice.call("waiting-room", {"enabled": True})
+    for name in ("Bob", "Carol"):
+        waiting = await (await clients()).call("join", {"room": "demo", "name": name})
+        assert waiting["error"]["code"] == "waiting"
+    assert await (await clients()).refused("join", {"room": "demo", "name": "Dan"}) == "room-full"
