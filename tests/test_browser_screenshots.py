@@ -62,7 +62,17 @@ async def test_screenshots_of_lobby_prejoin_and_a_three_person_call(browsers: Br
     await open_room(guest, server.url, "design-review", "Sam")
     await guest.get_by_text("3 people in the call").wait_for()
     await guest.screenshot(path=str(SHOTS / "prejoin.png"))
-    for name in ("call.png", "lobby.png", "prejoin.png"):
+
+    # The host's view: the waiting room on, Sam asking to come in, the People panel with the host's controls.
+    await maya.locator("#btn-people").click()  # the host's controls are in the People panel
+    await maya.locator("#btn-waiting-room").click()
+    await maya.locator("#waiting-room-indicator").wait_for()
+    await guest.get_by_role("button", name="Join").click()
+    await guest.get_by_text("Waiting for the host to let you in").wait_for()
+    await maya.locator("#waiting-list").get_by_role("button", name="Admit Sam").wait_for()
+    await eventually(lambda: _no_toasts(maya), "the toasts have faded", timeout=15)
+    await maya.screenshot(path=str(SHOTS / "host.png"))
+    for name in ("call.png", "lobby.png", "prejoin.png", "host.png"):
         assert (SHOTS / name).stat().st_size > 10_000, name
 
 
