@@ -40,6 +40,7 @@ from .protocol import (
     Media,
     Offer,
     Peer,
+    PeerKind,
     ProtocolError,
     RecordingInfo,
     Rename,
@@ -110,7 +111,7 @@ class Session:
     peer_id: str
     room: str
     name: str
-    kind: str = "human"
+    kind: PeerKind = "human"
 
 
 class SignalingServer:
