@@ -40,6 +40,7 @@ class MemoryRoomStore(RoomStore):
         self._rooms: dict[str, _Room] = {}
         self._seats: dict[str, _Seat] = {}
         self._bans: dict[tuple[str, str], float] = {}
+        self._host_holds: dict[str, tuple[str, float]] = {}  # room -> (client, until)
 
     async def join(
         self,
@@ -151,6 +152,18 @@ class MemoryRoomStore(RoomStore):
         self._bans[(room, client)] = time.monotonic() + seconds
         while len(self._bans) > MAX_BANS:
             del self._bans[next(iter(self._bans))]
+
+    async def hold_host(self, room: str, client: str, seconds: float) -> None:
+        self._host_holds[room] = (client, time.monotonic() + seconds)
+        while len(self._host_holds) > MAX_BANS:
+            del self._host_holds[next(iter(self._host_holds))]
+
+    async def take_host_hold(self, room: str, client: str) -> bool:
+        hold = self._host_holds.get(room)
+        if hold is None or hold[0] != client:
+            return False
+        del self._host_holds[room]
+        return hold[1] > time.monotonic()
 
     async def banned(self, room: str, client: str) -> float:
         until = self._bans.get((room, client))

@@ -18,6 +18,8 @@ half of it. Keys, all under ``noom:``:
 - ``peer:<id>`` hash ``{room, proc, sid, client, at}``: where a peer is, which process holds its socket,
   that socket's Socket.IO sid there, the client key a removal bans, and when it joined (ms).
 - ``ban:<r>:<client>`` "1" with a TTL of the ban's length: outlives the room.
+- ``hosthold:<r>`` the client key of a host whose connection dropped, with a TTL: that client takes the role
+  back if it rejoins in time.
 - ``procs`` set of process ids; ``proc:<p>:alive`` heartbeat with a TTL; ``proc:<p>:peers`` set of
   its peers; ``proc:<p>:swept`` tombstone left when another process swept it as dead.
 
@@ -358,6 +360,13 @@ return 1
 """
 )
 
+# KEYS: the hold. ARGV: the client claiming it. Compare and delete in one step: only its holder takes it, once.
+_TAKE_HOLD = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
+"""
+
 _peer_decoder = msgspec.json.Decoder(Peer)
 _chat_decoder = msgspec.json.Decoder(ChatMessage)
 _recording_decoder = msgspec.json.Decoder(RecordingInfo)
@@ -444,6 +453,7 @@ class RedisRoomStore(RoomStore):
         self._heartbeat = r.register_script(_HEARTBEAT)
         self._sweep = r.register_script(_SWEEP)
         self._restore = r.register_script(_RESTORE)
+        self._take_hold = r.register_script(_TAKE_HOLD)
 
     # ---- RoomStore --------------------------------------------------------------------------------
 
@@ -571,6 +581,12 @@ class RedisRoomStore(RoomStore):
             await self.redis.set(key, "1", px=ms)
         else:
             await self.redis.delete(key)
+
+    async def hold_host(self, room: str, client: str, seconds: float) -> None:
+        await self.redis.set(PREFIX + "hosthold:" + room, client, px=max(1, int(seconds * 1000)))
+
+    async def take_host_hold(self, room: str, client: str) -> bool:
+        return bool(await self._take_hold(keys=[PREFIX + "hosthold:" + room], args=[client]))
 
     async def banned(self, room: str, client: str) -> float:
         ms = await self.redis.pttl(_ban_key(room, client))

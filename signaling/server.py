@@ -72,6 +72,8 @@ Handler = Callable[..., Awaitable[dict[str, Any]]]
 # The browser's client id: a signed random id in an HttpOnly cookie that the pages set, so that a removal
 # bans that browser rather than everyone behind its address. Clients without one are banned by address.
 CLIENT_COOKIE = "noom_client"
+# How long a host whose connection dropped can rejoin and take the role back.
+HOST_HOLD_SECONDS = 60.0
 
 
 def own_url(environ: dict[str, Any]) -> str:
@@ -112,6 +114,8 @@ class Session:
     room: str
     name: str
     kind: PeerKind = "human"
+    # The connection's client key (see ``Connection.client``): a dropped host takes the role back with it.
+    client: str = ""
 
 
 class SignalingServer:
@@ -317,6 +321,12 @@ class SignalingServer:
             return  # already taken out (the host removed it, or the call ended): announced then
         await self.sio.emit("peer-left", {"peerId": session.peer_id, "reason": reason}, to=channel, skip_sid=sid)
         log.info("peer %s left room %s (%s)", session.peer_id, session.room, reason)
+        # A person's departure changes the room's state only when it hands the host role on. If the host's
+        # connection merely dropped, its browser may take the role back when it rejoins (only a browser: its
+        # signed client id is its own, while an address is shared).
+        if left.state is not None and session.kind == "human" and reason == "disconnected":
+            if session.client.startswith("client:"):
+                await self.store.hold_host(session.room, session.client, HOST_HOLD_SECONDS)
         await self.announce_state(session.room, left.state)
         await self.rooms_changed()
         if self.bots is not None:  # an echo test ends when its socket leaves the echo room
@@ -434,7 +444,14 @@ class SignalingServer:
 
     async def _enter_room(self, sid: str, room: str, peer: Peer) -> None:
         """Make the socket ``peer`` in ``room``, once the store has admitted it."""
-        self.sessions[sid] = Session(peer_id=peer.peer_id, room=room, name=peer.name, kind=peer.kind)
+        connection = self.connections.get(sid)
+        self.sessions[sid] = Session(
+            peer_id=peer.peer_id,
+            room=room,
+            name=peer.name,
+            kind=peer.kind,
+            client=connection.client if connection else "",
+        )
         await self.sio.leave_room(sid, LOBBY)
         await self.sio.enter_room(sid, room_channel(room))
         await self.sio.enter_room(sid, peer_channel(peer.peer_id))
@@ -471,13 +488,23 @@ class SignalingServer:
             await self.leave_room(sid, "left", to_lobby=False)
         await self._enter_room(sid, room, peer)
         state = joined.state
+        if (
+            peer.kind == "human"
+            and state.host != peer.peer_id
+            and connection.client.startswith("client:")
+            and await self.store.take_host_hold(room, connection.client)
+        ):
+            # The host is back after a dropped connection: the role returns to it.
+            state = await self.store.update_state(room, {"host": peer.peer_id}) or state
+            await self.sio.emit("room-state", to_wire(state), to=room_channel(room), skip_sid=sid)
+            await self.moderation.push_waiting(room, peer.peer_id, if_empty=False)
         if peer.role == "recorder" and state.recording is None:
             # Started by an operator (``noom record``) rather than from the room: show it all the same.
             info = RecordingInfo(by=None, name=peer.name, since=int(time.time() * 1000))
             if await self.store.claim_recording(room, info):
                 state = await self.store.state(room) or state
                 await self.sio.emit("room-state", to_wire(state), to=room_channel(room), skip_sid=sid)
-        if state.host == peer.peer_id and joined.others:
+        if joined.state.host == peer.peer_id and joined.others:
             # The first person into a room that only had bots: everyone learns the new host, who gets the
             # queue of anyone left waiting (the waiting room stops nobody while there is no host).
             await self.sio.emit("room-state", to_wire(state), to=room_channel(room), skip_sid=sid)

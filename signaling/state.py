@@ -126,6 +126,14 @@ class RoomStore(abc.ABC):
         """Refuse ``client`` (a client key, see ``Member``) in ``room`` for ``seconds``, whether the room lives on."""
 
     @abc.abstractmethod
+    async def hold_host(self, room: str, client: str, seconds: float) -> None:
+        """The host's connection dropped: keep the role claimable by ``client`` for ``seconds``."""
+
+    @abc.abstractmethod
+    async def take_host_hold(self, room: str, client: str) -> bool:
+        """Whether ``client`` holds the room's dropped host role (consumed: at most once, atomically)."""
+
+    @abc.abstractmethod
     async def banned(self, room: str, client: str) -> float:
         """Seconds left of ``client``'s ban from ``room`` (0 when none)."""
 

@@ -102,8 +102,10 @@ class Client:
 
         return record
 
-    async def connect(self, transports: list[str] | None = None) -> Client:
-        await self.sio.connect(self.url, transports=transports or ["websocket"], auth=self.auth, wait_timeout=10)
+    async def connect(self, transports: list[str] | None = None, headers: dict[str, str] | None = None) -> Client:
+        await self.sio.connect(
+            self.url, transports=transports or ["websocket"], auth=self.auth, headers=headers or {}, wait_timeout=10
+        )
         return self
 
     async def call(self, event: str, *args: Any, timeout: float = 10) -> Any:

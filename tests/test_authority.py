@@ -9,6 +9,8 @@ import pytest
 import socketio
 
 from signaling.app import SIGNALING_KEY
+from signaling.secret import SECRET_KEY
+from signaling.server import CLIENT_COOKIE
 
 from .helpers import Client, RunningServer, peer
 from .services import eventually
@@ -196,3 +198,31 @@ async def test_the_waiting_queue_is_bounded(joined, clients, monkeypatch) -> Non
         waiting = await (await clients()).call("join", {"room": "demo", "name": name})
         assert waiting["error"]["code"] == "waiting"
     assert await (await clients()).refused("join", {"room": "demo", "name": "Dan"}) == "room-full"
+
+
+async def test_a_host_whose_connection_dropped_takes_the_role_back(server: RunningServer, connect) -> None:
+    secret = server.app[SECRET_KEY]
+
+    def browser(client_id: str) -> dict[str, str]:  # the signed client id the pages give every browser
+        return {"Cookie": f"{CLIENT_COOKIE}={secret.sign('client', client_id, 3600)}"}
+
+    alice = await connect(server, headers=browser("alice-laptop"))
+    bob = await connect(server, headers=browser("bob-laptop"))
+    await alice.join("demo", "Alice")
+    await bob.join("demo", "Bob")
+    await alice.sio.eio.disconnect(abort=True)  # the network drops: no leave
+    assert (await bob.next("room-state"))["host"] == bob.peer_id
+    # Someone else from the same address, without Alice's browser id, does not get it.
+    stranger = await connect(server)
+    ack = await stranger.join("demo", "Alice")
+    assert ack["state"]["host"] == bob.peer_id
+    await stranger.call("leave", {})
+    back = await connect(server, headers=browser("alice-laptop"))
+    ack = await back.join("demo", "Alice")
+    assert ack["state"]["host"] == back.peer_id
+    assert (await bob.next("room-state"))["host"] == back.peer_id
+    # Leaving on purpose hands the role on for good.
+    await back.call("leave", {})
+    assert (await bob.next("room-state"))["host"] == bob.peer_id
+    again = await connect(server, headers=browser("alice-laptop"))
+    assert (await again.join("demo", "Alice"))["state"]["host"] == bob.peer_id

@@ -239,3 +239,15 @@ async def test_redis_restore_does_not_bring_back_a_recording_without_its_recorde
     await a.restore()
     state = await a.state("r")
     assert state is not None and state.host == "alice" and state.recording is None
+
+
+async def test_a_dropped_host_role_is_taken_back_once_by_its_client_only(store: RoomStore) -> None:
+    await store.hold_host("r", "client:a", 0.5)
+    assert not await store.take_host_hold("r", "client:b")
+    assert await asyncio.gather(store.take_host_hold("r", "client:a"), store.take_host_hold("r", "client:a")) in (
+        [True, False],
+        [False, True],
+    )
+    await store.hold_host("r", "client:a", 0.2)
+    await asyncio.sleep(0.3)
+    assert not await store.take_host_hold("r", "client:a")  # too late
