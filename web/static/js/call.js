@@ -2,6 +2,7 @@
 import { fillPicker, getCamera, getMic, LevelMeter } from "./devices.js";
 import { grade, IceRefresher, PeerLink } from "./mesh.js";
 import { Moderation } from "./moderation.js";
+import { outboundVideo, Sizing } from "./sizing.js";
 import { layout, Tile } from "./tiles.js";
 import { el, linkified, setIcon, show, toast } from "./ui.js";
 
@@ -41,6 +42,7 @@ export class Call {
     // Every DOM listener of this call goes with it when it ends (a rejoin makes a new Call on the same page).
     this.abort = new AbortController();
     this.moderation = new Moderation(this);
+    this.sizing = new Sizing(this);
     this.iceRefresh = new IceRefresher({
       fetch: () => this.emit("ice-servers", {}),
       apply: (servers) => this.applyIceServers(servers),
@@ -68,6 +70,12 @@ export class Call {
       iceServers: (peerId) => this.peers.get(peerId)?.link.pc.getConfiguration().iceServers,
       // Simulates a network blip: the transport closes and Socket.IO reconnects by itself.
       dropConnection: () => this.socket.io.engine.close(),
+      // Receiver-driven sizing (sizing.js): our video encoding toward a peer, its view, and getStats of it.
+      senderParams: (peerId) => this.sizing.senderParams(peerId),
+      outboundVideo: (peerId) => {
+        const link = this.peers.get(peerId)?.link;
+        return link ? outboundVideo(link.pc) : null;
+      },
     };
   }
 
@@ -127,7 +135,10 @@ export class Call {
       send: (event, payload) => this.emit(event, payload),
       local: () => this.localMedia(),
       onTrack: (link) => tile.setStream(link.stream),
+      onView: (view) => this.sizing.received(peer.peerId, view),
+      onViewOpen: () => this.sizing.channelOpen(peer.peerId),
     });
+    if (peer.role !== "recorder") this.sizing.watch(peer.peerId, tile);
     this.relayout();
     this.moderation.render();
   }
@@ -136,6 +147,7 @@ export class Call {
     const entry = this.peers.get(peerId);
     if (!entry) return;
     this.peers.delete(peerId);
+    this.sizing.unwatch(peerId);
     entry.link.close();
     entry.tile.node.remove();
     this.relayout();
@@ -285,6 +297,7 @@ export class Call {
   async sendVideo() {
     const track = this.localMedia().video;
     await Promise.all([...this.peers.values()].map(({ link }) => link.replace("video", track)));
+    this.sizing.update(); // a new track: its capture size and encodings (screen or camera) follow the views
   }
 
   async toggleMic() {
@@ -587,6 +600,7 @@ export class Call {
     this.ended = true;
     for (const timer of this.timers) clearInterval(timer);
     this.iceRefresh.stop();
+    this.sizing.stop();
     this.resizeObserver.disconnect();
     this.abort.abort();
     for (const [event, handler] of Object.entries(this.handlers)) this.socket.off(event, handler);

@@ -1,3 +1,5 @@
+import { withOpusFecDtx } from "./sizing.js";
+
 // One RTCPeerConnection per remote peer, negotiated with the perfect negotiation pattern.
 //
 // Roles per pair (docs/protocol.md): toward a bot the browser is always polite (aiortc cannot roll back);
@@ -11,6 +13,9 @@ const DISCONNECTED_GRACE_MS = 4000; // how long "disconnected" may last before w
 // comes back within a few seconds of the network.
 const RESTART_RETRY_MS = 3000;
 const MAX_ICE_RESTARTS = 20; // per outage (about a minute); reset once connected again
+// Receiver-driven sizing (sizing.js) talks over this channel: negotiated with a fixed id on both sides, so
+// it needs no DCEP handshake, no extra signaling and no renegotiation. Not toward bots (they never size).
+const VIEW_CHANNEL = { label: "noom-view", id: 0 };
 
 export class PeerLink {
   /**
@@ -22,9 +27,15 @@ export class PeerLink {
    * @param {() => {audio: MediaStreamTrack|null, video: MediaStreamTrack|null, stream: MediaStream}} options.local
    * @param {boolean} options.initiator true when we are the newcomer and offer first
    * @param {(link: PeerLink) => void} options.onTrack called when remote media arrives
+   * @param {(view: object) => void} [options.onView] the remote peer says how it shows our video
+   * @param {() => void} [options.onViewOpen] the view channel opened
    */
-  constructor({ peer, selfId, iceServers, send, local, initiator, onTrack }) {
+  constructor({ peer, selfId, iceServers, send, local, initiator, onTrack, onView = () => {}, onViewOpen = () => {} }) {
     this.peerId = peer.peerId;
+    this.human = peer.kind !== "bot";
+    this.onView = onView;
+    this.onViewOpen = onViewOpen;
+    this.channel = null;
     this.polite = peer.kind === "bot" || selfId < peer.peerId;
     this.send = send;
     this.local = local;
@@ -57,7 +68,32 @@ export class PeerLink {
       const { audio, video, stream } = this.local();
       this.senders.audio = this.pc.addTransceiver(audio || "audio", { direction: "sendrecv", streams: [stream] }).sender;
       this.senders.video = this.pc.addTransceiver(video || "video", { direction: "sendrecv", streams: [stream] }).sender;
+      if (this.human) this.openChannel();
     }
+  }
+
+  /** The view channel: the initiator opens it before its first offer (so the offer carries the SCTP
+   * m-line), the answerer once that offer is in (a channel made earlier would fire negotiationneeded). */
+  openChannel() {
+    if (this.channel || this.closed) return;
+    const channel = this.pc.createDataChannel(VIEW_CHANNEL.label, { negotiated: true, id: VIEW_CHANNEL.id });
+    channel.onopen = () => this.onViewOpen(this);
+    channel.onmessage = ({ data }) => {
+      try {
+        const message = JSON.parse(data);
+        if (message?.type === "view") this.onView(message);
+      } catch {
+        /* not ours */
+      }
+    };
+    this.channel = channel;
+  }
+
+  /** Tell the remote peer how we show its video; false when the channel is not open (yet). */
+  sendView({ width, height, visible }) {
+    if (this.channel?.readyState !== "open") return false;
+    this.channel.send(JSON.stringify({ type: "view", width, height, visible }));
+    return true;
   }
 
   async negotiate() {
@@ -86,8 +122,12 @@ export class PeerLink {
     const offerCollision = type === "offer" && (this.makingOffer || this.pc.signalingState !== "stable");
     this.ignoreOffer = !this.polite && offerCollision;
     if (this.ignoreOffer) return;
+    // The remote SDP's Opus fmtp configures our encoder: in-band FEC and DTX toward other browsers (bots get
+    // what they asked for; the recorder wants an even audio clock).
+    if (this.human) sdp = withOpusFecDtx(sdp);
     await this.pc.setRemoteDescription({ type, sdp }); // rolls back our own offer when polite
     if (type === "offer") {
+      if (this.human && /^m=application /m.test(sdp)) this.openChannel();
       this.bindTransceivers();
       await this.pc.setLocalDescription();
       this.send("answer", { to: this.peerId, sdp: this.pc.localDescription.sdp });
@@ -208,6 +248,7 @@ export class PeerLink {
   close() {
     this.closed = true;
     clearTimeout(this.graceTimer);
+    if (this.channel) this.channel.onopen = this.channel.onmessage = null;
     this.pc.onicecandidate = this.pc.ontrack = this.pc.onnegotiationneeded = this.pc.onconnectionstatechange = null;
     this.pc.close();
     for (const track of this.stream.getTracks()) track.stop();
