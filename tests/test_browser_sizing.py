@@ -86,6 +86,7 @@ async def test_two_people_stream_follows_the_receivers_tile(browsers: Browsers, 
     assert encoding["maxFramerate"] == 30 and encoding["maxBitrate"] > 0, params
     assert params["capture"]["height"] < 720, params  # nobody needs 720p here
     assert all(e.get("priority") == "high" for e in params["audioEncodings"]), params
+    assert "useinbandfec=1" in params["opusFmtp"] and "usedtx=1" in params["opusFmtp"], params
 
     # Alice shrinks her window: Bob's stream toward her shrinks with her tile, and she still decodes it.
     await alice.set_viewport_size({"width": SMALL[0], "height": SMALL[1]})
@@ -157,6 +158,36 @@ async def test_three_people_each_connection_sized_to_its_receiver(browsers: Brow
     await carol.evaluate(HIDE_JS, False)
     for other in ("Alice", "Bob"):
         await eventually(lambda o=other: flowing(carol, o), f"Carol decodes {other} again", 30)
+
+
+async def test_screen_share_keeps_resolution(browsers: Browsers, server: RunningServer) -> None:
+    alice = await browsers.page("alice", BIG)
+    bob = await browsers.page("bob", BIG)
+    await join(alice, server.url, "sizing-share", "Alice")
+    await join(bob, server.url, "sizing-share", "Bob")
+    await assert_receiving(alice, "Bob")
+    alice_id = await peer_id(bob, "Alice")
+    await bob.locator("#btn-share").click()
+    await eventually(lambda: _featured(alice, "Bob"), "Alice shows Bob's screen as the large tile", 20)
+    params = await eventually(lambda: _sharing(bob, alice_id), "Bob's sender keeps resolution while sharing", 20)
+    assert params["encodings"][0]["active"] is not False, params
+    await eventually(lambda: flowing(alice, "Bob"), "Alice decodes Bob's screen", 30)
+    await bob.locator("#btn-share").click()
+    await eventually(lambda: _camera_again(bob, alice_id), "Bob's sender is back to camera settings", 20)
+
+
+async def _featured(page: Page, name: str) -> bool:
+    tile = await remote_tile(page, name)
+    return bool(tile and tile["featured"])
+
+
+async def _sharing(page: Page, to: str) -> dict[str, Any] | None:
+    params = await sender(page, to)
+    return params if params["degradationPreference"] == "maintain-resolution" else None
+
+
+async def _camera_again(page: Page, to: str) -> bool:
+    return (await sender(page, to))["degradationPreference"] != "maintain-resolution"
 
 
 async def _budgeted(page: Page, to: str) -> dict[str, Any] | None:

@@ -315,6 +315,8 @@ export class Sizing {
       view: this.views.get(peerId) || null,
       viewSent: this.sent.get(peerId) || null,
       budget: this.caps.get(peerId) ?? null,
+      // The Opus fmtp our encoder follows (the remote description's, with our FEC and DTX).
+      opusFmtp: opusFmtp(link.pc.currentRemoteDescription?.sdp || ""),
       capture: this.call.camTrack ? { width: this.call.camTrack.getSettings().width, height: this.call.camTrack.getSettings().height } : null,
     };
   }
@@ -326,6 +328,11 @@ export class Sizing {
     this.intersect.disconnect();
     document.removeEventListener("visibilitychange", this.onVisibility);
   }
+}
+
+function opusFmtp(sdp) {
+  const pt = /^a=rtpmap:(\d+) opus\/48000/im.exec(sdp)?.[1];
+  return pt ? new RegExp(`^a=fmtp:${pt} (.*)$`, "m").exec(sdp)?.[1]?.trim() || "" : null;
 }
 
 /** The selected candidate pair's availableOutgoingBitrate (bit/s), or null before there is one. */
