@@ -34,6 +34,7 @@ import socketio
 from aiortc import (
     MediaStreamTrack,
     RTCConfiguration,
+    RTCDataChannel,
     RTCIceServer,
     RTCPeerConnection,
     RTCSessionDescription,
@@ -47,6 +48,8 @@ from . import rtp_fastpath
 rtp_fastpath.install()
 
 log = logging.getLogger(__name__)
+
+VIEW_CHANNEL = "noom-view"
 
 
 class JoinError(Exception):
@@ -151,6 +154,8 @@ class RemotePeer:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # Candidates that arrived before the remote description they belong to.
     pending_ice: list[Any] = field(default_factory=list)
+    # The view channel (see ``Participant.wanted_view``), when we tell this peer how we show its video.
+    view: RTCDataChannel | None = None
 
 
 class Participant:
@@ -196,8 +201,10 @@ class Participant:
         """Handle the server event ``event`` (every handler of a bot is registered here, guarded)."""
         self.sio.on(event, guarded(handler, self.__repr__, f"{event!r} event"))
 
-    def on_pc(self, pc: RTCPeerConnection, event: str, peer: Peer, handler: Callable[..., Any]) -> None:
-        """Handle the peer connection event ``event`` of our connection to ``peer``, guarded."""
+    def on_pc(
+        self, pc: RTCPeerConnection | RTCDataChannel, event: str, peer: Peer, handler: Callable[..., Any]
+    ) -> None:
+        """Handle the event ``event`` of our connection to ``peer`` (or of its data channel), guarded."""
         pc.on(event, guarded(handler, lambda: f"{self!r}, connection to {peer.peer_id}", f"{event!r} callback"))
 
     # ---- hooks ------------------------------------------------------------------------------------
@@ -215,6 +222,12 @@ class Participant:
 
     def on_track(self, peer: Peer, track: MediaStreamTrack) -> None:
         """``peer`` sends us ``track``."""
+
+    def wanted_view(self, peer: Peer) -> tuple[int, int] | None:
+        """The size (px) at which we use ``peer``'s video, told to its browser over the connection's view
+        channel (docs/web-client.md, receiver-driven sizing) so that it sends no more than that; None: say
+        nothing, and get the browser's full quality. Call ``refresh_views`` when the answer changes."""
+        return None
 
     def on_peer_gone(self, peer: Peer) -> None:
         """``peer`` left the room or its connection was closed."""
@@ -362,6 +375,8 @@ class Participant:
         self.on_pc(pc, "connectionstatechange", info, on_state)
 
         self.on_connection(info, pc, offering)
+        if offering and self.wanted_view(info) is not None:
+            self._open_view(remote)  # before the offer, so that it carries the SCTP m-line
         sending = set()
         for track in self.outgoing_tracks(info):
             pc.addTrack(track)
@@ -371,6 +386,25 @@ class Participant:
                 if kind not in sending:
                     pc.addTransceiver(kind, direction="recvonly")
         return remote
+
+    def _open_view(self, remote: RemotePeer) -> None:
+        # Negotiated with the same label and id as the browser's (web/static/js/mesh.js): no announcement.
+        remote.view = remote.pc.createDataChannel(VIEW_CHANNEL, negotiated=True, id=0)
+        self.on_pc(remote.view, "open", remote.info, lambda: self._send_view(remote))
+
+    def _send_view(self, remote: RemotePeer) -> None:
+        size = self.wanted_view(remote.info)
+        if remote.view is None or remote.view.readyState != "open" or size is None:
+            return
+        width, height = size
+        remote.view.send(
+            msgspec.json.encode({"type": "view", "width": width, "height": height, "visible": True}).decode()
+        )
+
+    def refresh_views(self) -> None:
+        """Tell every peer again how we use its video (after ``wanted_view``'s answers changed)."""
+        for remote in list(self.peers.values()):
+            self._send_view(remote)
 
     async def _offer_to(self, info: Peer) -> None:
         remote = self._connection(info, offering=True)
@@ -411,6 +445,8 @@ class Participant:
                 return
             await pc.setRemoteDescription(RTCSessionDescription(sdp=message.sdp, type="offer"))
             await self._flush_ice(remote)
+            if remote.view is None and "\nm=application " in message.sdp and self.wanted_view(info) is not None:
+                self._open_view(remote)
             await pc.setLocalDescription(await pc.createAnswer())
             ack = await self.sio.call("answer", {"to": message.from_, "sdp": pc.localDescription.sdp}, timeout=10)
         if not ack.get("ok"):

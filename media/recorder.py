@@ -210,7 +210,18 @@ class RecorderBot(Participant):
             # Its audio timeline starts where the file's audio is now.
             writer = getattr(self, "_writer", None)
             tile = self.tiles[peer.peer_id] = Tile(peer, mixed=writer.audio_pts if writer else 0)
+            self.refresh_views()  # one more cell in the grid: everyone's shrinks
         return tile
+
+    def wanted_view(self, peer: Peer) -> tuple[int, int] | None:
+        """Its grid cell: we never draw anyone bigger, so a bigger stream would be encoded for nothing."""
+        if peer.role == "recorder":
+            return None
+        cell = layout.grid(len(set(self.tiles) | {peer.peer_id}), *self.size)[0]  # tiles stay once seen
+        tile = self.tiles.get(peer.peer_id)
+        frame = tile.frame if tile is not None else None
+        box = layout.fit(cell, frame.width / frame.height if frame is not None else 16 / 9)
+        return box.w, box.h
 
     def on_track(self, peer: Peer, track: MediaStreamTrack) -> None:
         tile = self._tile(peer)

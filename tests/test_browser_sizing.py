@@ -199,3 +199,22 @@ async def _taller_than(page: Page, big: str, small: str) -> bool:
     a = await outbound(page, big)
     b = await outbound(page, small)
     return a["frameHeight"] > b["frameHeight"] > 0
+
+
+async def test_the_recorder_asks_for_no_more_than_its_grid_cell(browsers: Browsers, server: RunningServer) -> None:
+    alice = await browsers.page("alice", BIG)
+    bob = await browsers.page("bob", BIG)
+    await join(alice, server.url, "sizing-rec", "Alice")
+    await join(bob, server.url, "sizing-rec", "Bob")
+    await assert_receiving(alice, "Bob")
+    await alice.get_by_role("button", name="Record").click()
+    recorder = await eventually(
+        lambda: alice.evaluate("() => window.noom.peers().find((p) => p.role === 'recorder')?.peerId"),
+        "the recorder joined",
+        30,
+    )
+    # Two people in a 1280x720 grid: cells of 640x720, a 16:9 picture fits 640x360 in each.
+    view = await eventually(lambda: view_of(alice, recorder), "Alice knows the recorder's cell", 30)
+    assert (view["width"], view["height"]) == (640, 360), view
+    await eventually(lambda: sent_at_most(alice, recorder, 362), "Alice sends the recorder at most its cell", 40)
+    await alice.get_by_role("button", name="Stop recording").click()

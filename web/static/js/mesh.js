@@ -33,6 +33,8 @@ export class PeerLink {
   constructor({ peer, selfId, iceServers, send, local, initiator, onTrack, onView = () => {}, onViewOpen = () => {} }) {
     this.peerId = peer.peerId;
     this.human = peer.kind !== "bot";
+    // Who tells us how it shows our video: people, and the recorder (its grid cell).
+    this.wantsView = this.human || peer.role === "recorder";
     this.onView = onView;
     this.onViewOpen = onViewOpen;
     this.channel = null;
@@ -68,7 +70,7 @@ export class PeerLink {
       const { audio, video, stream } = this.local();
       this.senders.audio = this.pc.addTransceiver(audio || "audio", { direction: "sendrecv", streams: [stream] }).sender;
       this.senders.video = this.pc.addTransceiver(video || "video", { direction: "sendrecv", streams: [stream] }).sender;
-      if (this.human) this.openChannel();
+      if (this.wantsView) this.openChannel();
     }
   }
 
@@ -127,7 +129,7 @@ export class PeerLink {
     if (this.human) sdp = withOpusFecDtx(sdp);
     await this.pc.setRemoteDescription({ type, sdp }); // rolls back our own offer when polite
     if (type === "offer") {
-      if (this.human && /^m=application /m.test(sdp)) this.openChannel();
+      if (/^m=application /m.test(sdp)) this.openChannel(); // the peer opened one: it tells us its view
       this.bindTransceivers();
       await this.pc.setLocalDescription();
       this.send("answer", { to: this.peerId, sdp: this.pc.localDescription.sdp });
