@@ -68,9 +68,10 @@ class Browsers:
         self.own_processes.append(own)
         return page, own
 
-    async def page(self, label: str, viewport: tuple[int, int] = (800, 520)) -> Page:
+    async def page(self, label: str, viewport: tuple[int, int] = (800, 520), bypass_csp: bool = False) -> Page:
+        """A page in a new context. ``bypass_csp`` only for test tooling that must inject a script (axe-core)."""
         context: BrowserContext = await self.browser.new_context(
-            viewport={"width": viewport[0], "height": viewport[1]}, device_scale_factor=1
+            viewport={"width": viewport[0], "height": viewport[1]}, device_scale_factor=1, bypass_csp=bypass_csp
         )
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
         page = await context.new_page()

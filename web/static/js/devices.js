@@ -3,12 +3,15 @@
 /** Why we ended up without some device, in words a person can act on. */
 export class DeviceProblem {
   constructor(kind, message) {
-    this.kind = kind; // "denied" | "no-camera" | "no-mic" | "no-devices" | "busy" | "other"
+    this.kind = kind; // "insecure" | "denied" | "no-camera" | "no-mic" | "no-devices" | "busy" | "other"
     this.message = message;
   }
 }
 
 const MESSAGES = {
+  // Browsers give camera, microphone and screen sharing only to secure pages: https, or http on localhost.
+  insecure:
+    "Your browser blocks the camera and microphone here because this page is not secure (plain http on an address other than localhost). To use them, open this server's https:// address, or start the server with --tls-self-signed. You can still join to watch and chat.",
   denied:
     "Noom is not allowed to use your camera or microphone. Allow them in your browser's site settings (the icon left of the address) and reload, or join without them to watch and chat.",
   "no-camera": "No camera found: you will join with audio only. Plug one in and pick it under Settings any time.",
@@ -19,6 +22,21 @@ const MESSAGES = {
 
 function problem(kind) {
   return new DeviceProblem(kind, MESSAGES[kind]);
+}
+
+/**
+ * The browser gives this page no camera or microphone at all because it is not a secure context (plain http
+ * on an address other than localhost). A browser too old to say (no isSecureContext) counts as insecure when
+ * it has no navigator.mediaDevices either.
+ */
+export function insecureProblem() {
+  const insecure = window.isSecureContext === false || (window.isSecureContext === undefined && !navigator.mediaDevices);
+  return insecure ? problem("insecure") : null;
+}
+
+/** Whether this browser can share a screen here (phones and insecure pages cannot). */
+export function canShareScreen() {
+  return typeof navigator.mediaDevices?.getDisplayMedia === "function";
 }
 
 async function tryGet(constraints) {
@@ -34,6 +52,8 @@ async function tryGet(constraints) {
  * Returns {stream (may be null), problem (DeviceProblem or null)}.
  */
 export async function acquire({ cameraId, micId } = {}) {
+  const insecure = insecureProblem();
+  if (insecure) return { stream: null, problem: insecure };
   if (!navigator.mediaDevices?.getUserMedia) return { stream: null, problem: problem("no-devices") };
   const video = cameraId ? { deviceId: { exact: cameraId } } : { width: { ideal: 1280 }, height: { ideal: 720 } };
   const audio = micId ? { deviceId: { exact: micId }, echoCancellation: true, noiseSuppression: true } : true;

@@ -1,7 +1,7 @@
 // The room page: pre-join (preview, level meter, device pickers, name, password) and then the call.
 import { connectSocket } from "./socket.js";
 import { Call } from "./call.js";
-import { acquire, fillPicker, getCamera, getMic, LevelMeter } from "./devices.js";
+import { acquire, canShareScreen, fillPicker, getCamera, getMic, insecureProblem, LevelMeter } from "./devices.js";
 import { hueClass, initials, setIcon, show } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
@@ -42,6 +42,9 @@ let waiting = null; // {payload, name, password} while the host has us in the wa
 let lastJoin = null; // {name, password} of the call we were in, for Rejoin
 
 const socket = connectSocket();
+
+// Controls this browser cannot do here are not offered (screen sharing on phones and on insecure pages).
+show($("btn-share"), canShareScreen());
 
 // ---- who is in the room (the `rooms` list, pushed while we are not in a call) -----------------------
 
@@ -147,7 +150,8 @@ $("pre-cam").addEventListener("click", async () => {
       media.camTrack = await getCamera(media.cameraId);
       media.videoOn = true;
     } catch {
-      $("device-note").textContent = "The camera could not be started. Check that it is plugged in and allowed, then try again.";
+      $("device-note").textContent =
+        insecureProblem()?.message || "The camera could not be started. Check that it is plugged in and allowed, then try again.";
       show($("device-note"), true);
     }
   }

@@ -1,0 +1,49 @@
+"""Issue 13, item 8: opened over plain http at an address other than localhost, the browser gives the page no
+camera, microphone or screen sharing. The pre-join page names that cause and the fix, and does not offer
+screen sharing; the person can still join to watch and chat."""
+
+from __future__ import annotations
+
+from .browser_fixtures import Browsers, eventually, has_chat, join, open_room, send_chat
+from .helpers import RunningServer
+from .test_browser_a11y import a11y_page, assert_no_serious_violations
+
+# Inside tests' network namespace (scripts/netns.sh) this is a veth address: Chromium treats http://127.0.0.1
+# and http://localhost as secure, but not http://10.99.0.1.
+LAN_HOST = "10.99.0.1"
+
+
+async def test_plain_http_on_a_lan_address_says_the_browser_blocks_devices(
+    browsers: Browsers, make_server, server: RunningServer
+) -> None:
+    lan: RunningServer = await make_server(host=LAN_HOST)
+    assert lan.url.startswith(f"http://{LAN_HOST}:")
+    page = await a11y_page(browsers, "lan")
+    await open_room(page, lan.url, "over-http", "Lan")
+    assert await page.evaluate("() => window.isSecureContext") is False
+
+    note = page.locator("#device-note")
+    await note.wait_for(state="visible")
+    text = await note.text_content() or ""
+    assert "blocks the camera and microphone" in text and "not secure" in text, text
+    assert "https://" in text and "--tls-self-signed" in text, text
+    assert "still join to watch and chat" in text, text
+    assert "No camera or microphone found" not in text, text
+    await assert_no_serious_violations(page, "the pre-join page over plain http (the note shown)")
+
+    # Joining still works; the screen-share button is not offered, the rest of the bar is.
+    await join(page, lan.url, "over-http", "Lan")
+    assert await page.locator("#btn-share").is_hidden()
+    assert await page.get_by_role("button", name="Chat").is_visible()
+
+    # The same page at 127.0.0.1 (a secure context) offers screen sharing and says nothing of the kind.
+    local = await browsers.page("local")
+    await join(local, server.url, "secure-here", "Local")
+    assert await local.locator("#btn-share").is_visible()
+    assert await local.locator("#device-note").is_hidden()
+
+    # Watching and chatting over plain http works.
+    other = await browsers.page("other")
+    await join(other, lan.url, "over-http", "Other")
+    await send_chat(page, "hello from plain http")
+    await eventually(lambda: has_chat(other, "hello from plain http"), "the chat reaches the other person")
