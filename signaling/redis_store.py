@@ -180,12 +180,14 @@ return {room, state}
 """
 )
 
-_PEERS = """
+# ARGV: prefix, room, list suffix, hash suffix. The hash's values in the list's order: a room's peers in join
+# order (':order', ':peers'), its waiting queue oldest first (':waiting:order', ':waiting').
+_IN_ORDER = """
 local rk = ARGV[1] .. 'room:' .. ARGV[2]
 local out = {}
-for _, id in ipairs(redis.call('LRANGE', rk .. ':order', 0, -1)) do
-  local state = redis.call('HGET', rk .. ':peers', id)
-  if state then table.insert(out, state) end
+for _, id in ipairs(redis.call('LRANGE', rk .. ARGV[3], 0, -1)) do
+  local value = redis.call('HGET', rk .. ARGV[4], id)
+  if value then table.insert(out, value) end
 end
 return out
 """
@@ -255,15 +257,6 @@ redis.call('LREM', rk .. ':waiting:order', 0, ARGV[3])
 return entry
 """
 
-_WAITING = """
-local rk = ARGV[1] .. 'room:' .. ARGV[2]
-local out = {}
-for _, id in ipairs(redis.call('LRANGE', rk .. ':waiting:order', 0, -1)) do
-  local entry = redis.call('HGET', rk .. ':waiting', id)
-  if entry then table.insert(out, entry) end
-end
-return out
-"""
 
 _CHAT = """
 local rk = ARGV[1] .. 'room:' .. ARGV[2]
@@ -441,14 +434,13 @@ class RedisRoomStore(RoomStore):
         r = self.redis
         self._join = r.register_script(_JOIN)
         self._leave = r.register_script(_LEAVE)
-        self._peers = r.register_script(_PEERS)
+        self._in_order = r.register_script(_IN_ORDER)
         self._member = r.register_script(_MEMBER)
         self._update = r.register_script(_UPDATE)
         self._update_state = r.register_script(_UPDATE_STATE)
         self._claim = r.register_script(_CLAIM)
         self._add_waiting = r.register_script(_ADD_WAITING)
         self._take_waiting = r.register_script(_TAKE_WAITING)
-        self._waiting = r.register_script(_WAITING)
         self._chat = r.register_script(_CHAT)
         self._heartbeat = r.register_script(_HEARTBEAT)
         self._sweep = r.register_script(_SWEEP)
@@ -572,7 +564,9 @@ class RedisRoomStore(RoomStore):
         return _waiting_decoder.decode(entry) if entry else None
 
     async def waiting(self, room: str) -> list[WaitingEntry]:
-        return [_waiting_decoder.decode(e) for e in await self._waiting(args=[PREFIX, room])]
+        return [
+            _waiting_decoder.decode(e) for e in await self._in_order(args=[PREFIX, room, ":waiting:order", ":waiting"])
+        ]
 
     async def ban(self, room: str, client: str, seconds: float) -> None:
         key = _ban_key(room, client)
@@ -596,7 +590,7 @@ class RedisRoomStore(RoomStore):
         return await self.redis.hget(PREFIX + "peer:" + peer_id, "room")
 
     async def peers(self, room: str) -> list[Peer]:
-        return [_peer_decoder.decode(p) for p in await self._peers(args=[PREFIX, room])]
+        return [_peer_decoder.decode(p) for p in await self._in_order(args=[PREFIX, room, ":order", ":peers"])]
 
     async def update_peer(self, peer_id: str, changes: dict[str, object]) -> Peer | None:
         state = await self._update(args=[PREFIX, peer_id, msgspec.json.encode(changes).decode()])

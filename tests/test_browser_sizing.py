@@ -64,13 +64,19 @@ async def view_of(page: Page, to: str, visible: bool = True, below: int | None =
     return view
 
 
-async def test_two_people_stream_follows_the_receivers_tile(browsers: Browsers, server: RunningServer) -> None:
+async def call_of_two(browsers: Browsers, server: RunningServer, room: str) -> tuple[Page, Page]:
+    """Alice and Bob in big windows, each receiving the other."""
     alice = await browsers.page("alice", BIG)
     bob = await browsers.page("bob", BIG)
-    await join(alice, server.url, "sizing-duo", "Alice")
-    await join(bob, server.url, "sizing-duo", "Bob")
+    await join(alice, server.url, room, "Alice")
+    await join(bob, server.url, room, "Bob")
     await assert_receiving(alice, "Bob")
     await assert_receiving(bob, "Alice")
+    return alice, bob
+
+
+async def test_two_people_stream_follows_the_receivers_tile(browsers: Browsers, server: RunningServer) -> None:
+    alice, bob = await call_of_two(browsers, server, "sizing-duo")
     alice_id = await peer_id(bob, "Alice")
 
     # Alice's big tile: Bob learns its size and sends at about that height, not the 720p he could.
@@ -161,11 +167,7 @@ async def test_three_people_each_connection_sized_to_its_receiver(browsers: Brow
 
 
 async def test_screen_share_keeps_resolution(browsers: Browsers, server: RunningServer) -> None:
-    alice = await browsers.page("alice", BIG)
-    bob = await browsers.page("bob", BIG)
-    await join(alice, server.url, "sizing-share", "Alice")
-    await join(bob, server.url, "sizing-share", "Bob")
-    await assert_receiving(alice, "Bob")
+    alice, bob = await call_of_two(browsers, server, "sizing-share")
     alice_id = await peer_id(bob, "Alice")
     await bob.locator("#btn-share").click()
     await eventually(lambda: _featured(alice, "Bob"), "Alice shows Bob's screen as the large tile", 20)
@@ -202,11 +204,7 @@ async def _taller_than(page: Page, big: str, small: str) -> bool:
 
 
 async def test_the_recorder_asks_for_no_more_than_its_grid_cell(browsers: Browsers, server: RunningServer) -> None:
-    alice = await browsers.page("alice", BIG)
-    bob = await browsers.page("bob", BIG)
-    await join(alice, server.url, "sizing-rec", "Alice")
-    await join(bob, server.url, "sizing-rec", "Bob")
-    await assert_receiving(alice, "Bob")
+    alice, _ = await call_of_two(browsers, server, "sizing-rec")
     await alice.get_by_role("button", name="Record").click()
     recorder = await eventually(
         lambda: alice.evaluate("() => window.noom.peers().find((p) => p.role === 'recorder')?.peerId"),
