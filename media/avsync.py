@@ -18,7 +18,7 @@ import av
 import numpy as np
 from aiortc import MediaStreamTrack
 
-from signaling.protocol import Peer
+from noom.protocol import Peer
 
 from .audio import PTIME, SAMPLE_RATE
 from .participant import Participant

@@ -22,7 +22,7 @@ import msgspec
 from aiortc import MediaStreamTrack, RTCDataChannel, RTCPeerConnection
 from aiortc.mediastreams import MediaStreamError
 
-from signaling.protocol import Peer
+from noom.protocol import Peer
 
 from .audio import SILENCE_DBFS, level_dbfs, mono
 from .participant import Participant

@@ -41,7 +41,7 @@ from aiortc import (
 )
 from aiortc.sdp import candidate_from_sdp
 
-from signaling.protocol import BotRole, Peer
+from noom.protocol import BotRole, Peer
 
 from . import rtp_fastpath
 

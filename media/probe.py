@@ -18,7 +18,7 @@ import numpy as np
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
-from signaling.protocol import Peer
+from noom.protocol import Peer
 
 from . import pattern
 from .audio import SAMPLE_RATE, ToneTrack, dominant_tone, level_dbfs, mono

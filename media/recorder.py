@@ -27,7 +27,7 @@ import numpy as np
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
-from signaling.protocol import Peer
+from noom.protocol import Peer
 
 from . import layout
 from .audio import SAMPLE_RATE, mono

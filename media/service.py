@@ -42,10 +42,10 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from signaling.bots import EchoRoom
-from signaling.config import Config
-from signaling.protocol import ProtocolError
-from signaling.secret import ServerSecret
+from noom.protocol import ProtocolError
+from noom.signaling.bots import EchoRoom
+from noom.signaling.config import Config
+from noom.signaling.secret import ServerSecret
 
 from .echo import EchoBot
 from .recorder import RecorderBot

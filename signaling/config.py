@@ -9,8 +9,9 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import urlsplit
 
+from noom.protocol import Limits
+
 from .limits import Rate
-from .protocol import Limits
 
 
 def _ice_servers(text: str) -> list[dict[str, Any]]:

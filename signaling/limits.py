@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .protocol import ProtocolError
+from noom.protocol import ProtocolError
 
 log = logging.getLogger(__name__)
 

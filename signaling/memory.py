@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 
 import msgspec
 
+from noom.protocol import ChatMessage, Peer, ProtocolError, RecordingInfo, RoomState, RoomSummary, WaitingEntry
+
 from .passwords import hash_password, verify_password
-from .protocol import ChatMessage, Peer, ProtocolError, RecordingInfo, RoomState, RoomSummary, WaitingEntry
 from .state import Entry, Joined, Left, Member, RoomStore, door_error, next_host, wrong_password
 
 # Bans outlive the room they were made in; keep at most this many (oldest dropped first) so a spray of

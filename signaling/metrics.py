@@ -13,7 +13,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from .protocol import RoomSummary
+from noom.protocol import RoomSummary
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 # The *_created samples only add noise to every counter and histogram.

@@ -13,8 +13,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from .channels import peer_channel, room_channel, waiting_channel
-from .protocol import (
+from noom.protocol import (
     MEDIA_FLAGS,
     Admitted,
     Declined,
@@ -37,6 +36,8 @@ from .protocol import (
     parse,
     to_wire,
 )
+
+from .channels import peer_channel, room_channel, waiting_channel
 from .state import Member
 
 if TYPE_CHECKING:

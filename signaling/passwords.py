@@ -18,7 +18,7 @@ import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from .protocol import ProtocolError
+from noom.protocol import ProtocolError
 
 # scrypt cost: about 15 ms on one core here, enough to make offline guessing of a leaked hash slow.
 _N, _R, _P = 2**14, 8, 1

@@ -44,8 +44,9 @@ from urllib.parse import urlsplit
 import msgspec
 from redis import asyncio as aioredis
 
+from noom.protocol import ChatMessage, Peer, ProtocolError, RecordingInfo, RoomState, RoomSummary, WaitingEntry
+
 from .passwords import hash_password, verify_password
-from .protocol import ChatMessage, Peer, ProtocolError, RecordingInfo, RoomState, RoomSummary, WaitingEntry
 from .state import Entry, Joined, Left, Member, RoomStore, door_error, wrong_password
 
 log = logging.getLogger(__name__)

@@ -21,15 +21,7 @@ from typing import Any
 
 import socketio
 
-from .bots import BotLauncher
-from .channels import LOBBY, peer_channel, room_channel
-from .config import Config
-from .engine import Server
-from .gate import REFUSAL, ConnectionGate
-from .limits import MemoryPasswordGuard, OriginPolicy, PasswordGuard, SocketLimiter, client_address
-from .metrics import Metrics
-from .moderation import Moderation
-from .protocol import (
+from noom.protocol import (
     MEDIA_FLAGS,
     Answer,
     Chat,
@@ -56,6 +48,15 @@ from .protocol import (
     parse,
     to_wire,
 )
+
+from .bots import BotLauncher
+from .channels import LOBBY, peer_channel, room_channel
+from .config import Config
+from .engine import Server
+from .gate import REFUSAL, ConnectionGate
+from .limits import MemoryPasswordGuard, OriginPolicy, PasswordGuard, SocketLimiter, client_address
+from .metrics import Metrics
+from .moderation import Moderation
 from .secret import ServerSecret, new_secret
 from .state import Entry, Joined, RoomStore
 from .turn import turn_ice_server

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from .protocol import ChatMessage, Peer, ProtocolError, RecordingInfo, RoomState, RoomSummary, WaitingEntry
+from noom.protocol import ChatMessage, Peer, ProtocolError, RecordingInfo, RoomState, RoomSummary, WaitingEntry
 
 # How a join gets past the room's doors: ``open`` needs the password and obeys the lock and the waiting room;
 # ``admitted`` (a host's ticket: its password was checked before it waited) and ``bot`` (our own processes) pass.

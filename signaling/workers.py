@@ -62,7 +62,7 @@ def supervise(config: Config, argv: list[str]) -> int:
 
 
 def _run(config: Config, argv: list[str], env: dict[str, str]) -> int:
-    command = [sys.executable, "-m", "signaling.cli", *argv]
+    command = [sys.executable, "-m", "noom.cli", *argv]
     stopping = False
 
     def spawn(index: int) -> subprocess.Popen[bytes]:

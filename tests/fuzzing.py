@@ -11,9 +11,9 @@ from typing import Any, get_args
 
 import aiohttp
 
-from signaling.channels import LOBBY, peer_channel, room_channel, waiting_channel
-from signaling.protocol import ErrorCode
-from signaling.server import SignalingServer
+from noom.protocol import ErrorCode
+from noom.signaling.channels import LOBBY, peer_channel, room_channel, waiting_channel
+from noom.signaling.server import SignalingServer
 
 ERROR_CODES = set(get_args(ErrorCode))
 

@@ -11,10 +11,10 @@ import socketio
 from aiohttp import web
 from socketio import packet as socketio_packet
 
-from signaling.app import make_app
-from signaling.config import RATE_FIELDS, Config
-from signaling.limits import Rate
-from signaling.secret import SECRET_KEY
+from noom.app import make_app
+from noom.signaling.config import RATE_FIELDS, Config
+from noom.signaling.limits import Rate
+from noom.signaling.secret import SECRET_KEY
 
 SERVER_EVENTS = (
     "peer-joined",

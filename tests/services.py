@@ -110,7 +110,7 @@ class NoomProcess:
     def spawn(self) -> None:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "signaling.cli", "serve", "--port", str(self.port), *self.flags],
+                [sys.executable, "-m", "noom.cli", "serve", "--port", str(self.port), *self.flags],
                 cwd=ROOT,
                 stdout=out,
                 stderr=subprocess.STDOUT,

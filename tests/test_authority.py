@@ -8,9 +8,9 @@ import asyncio
 import pytest
 import socketio
 
-from signaling.app import SIGNALING_KEY
-from signaling.secret import SECRET_KEY
-from signaling.server import CLIENT_COOKIE
+from noom.app import SIGNALING_KEY
+from noom.signaling.secret import SECRET_KEY
+from noom.signaling.server import CLIENT_COOKIE
 
 from .helpers import Client, RunningServer, peer
 from .services import eventually
@@ -191,7 +191,7 @@ async def test_bots_have_a_cap_of_their_own_not_their_address(make_server, conne
 
 
 async def test_the_waiting_queue_is_bounded(joined, clients, monkeypatch) -> None:
-    monkeypatch.setattr("signaling.moderation.MAX_WAITING", 2)
+    monkeypatch.setattr("noom.signaling.moderation.MAX_WAITING", 2)
     alice = await joined("demo", "Alice")
     await alice.call("waiting-room", {"enabled": True})
     for name in ("Bob", "Carol"):

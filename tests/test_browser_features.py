@@ -9,7 +9,7 @@ from pathlib import Path
 import av
 from playwright.async_api import Page
 
-from signaling.app import SIGNALING_KEY
+from noom.app import SIGNALING_KEY
 
 from .browser_fixtures import Browsers, assert_receiving, eventually, join, open_room, remote_tile, stats, tiles
 from .fake_media import write_tone_wav

@@ -11,9 +11,9 @@ from typing import Any
 
 from playwright.async_api import Locator, Page
 
-from signaling.app import SIGNALING_KEY
-from signaling.bots import EchoRoom
-from signaling.protocol import ProtocolError
+from noom.app import SIGNALING_KEY
+from noom.protocol import ProtocolError
+from noom.signaling.bots import EchoRoom
 
 from .browser_fixtures import Browsers, assert_receiving, eventually, join, open_room, remote_tile
 from .helpers import Client, RunningServer

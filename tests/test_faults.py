@@ -169,7 +169,7 @@ async def test_killed_bot_leaves_the_room(
         *[
             sys.executable,
             "-m",
-            "signaling.cli",
+            "noom.cli",
             "bot",
             "echo",
             "--url",

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from signaling.app import SIGNALING_KEY
-from signaling.server import MAX_PACKET_BYTES
+from noom.app import SIGNALING_KEY
+from noom.signaling.server import MAX_PACKET_BYTES
 
 from .fuzzing import LogWatch, RawSocket, assert_ack_shape, eventually_consistent
 from .helpers import Client, RunningServer
@@ -88,11 +88,11 @@ def watch() -> AsyncIterator[LogWatch]:
     handler = LogWatch()
     root = logging.getLogger()
     root.addHandler(handler)
-    level = logging.getLogger("signaling").level
-    logging.getLogger("signaling").setLevel(logging.WARNING)
+    level = logging.getLogger("noom").level
+    logging.getLogger("noom").setLevel(logging.WARNING)
     yield handler
     root.removeHandler(handler)
-    logging.getLogger("signaling").setLevel(level)
+    logging.getLogger("noom").setLevel(level)
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ import aiohttp
 import pytest
 import socketio
 
-from signaling.app import SIGNALING_KEY
-from signaling.gate import GRACE_SESSIONS, REFUSAL, ConnectionGate
-from signaling.server import SignalingServer
+from noom.app import SIGNALING_KEY
+from noom.signaling.gate import GRACE_SESSIONS, REFUSAL, ConnectionGate
+from noom.signaling.server import SignalingServer
 
 from .helpers import Client, RunningServer
 from .services import eventually
@@ -44,7 +44,7 @@ async def test_raw_engineio_sockets_are_capped_per_address_at_the_handshake(make
     # A long connect deadline: what closes the sockets over the cap here is the gate, not the deadline.
     server = await make_server(max_connections_per_address=32, connect_timeout=120)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
-        with caplog.at_level(logging.WARNING, logger="signaling.gate"):
+        with caplog.at_level(logging.WARNING, logger="noom.signaling.gate"):
             sockets = await asyncio.gather(*(raw_websocket(http, server) for _ in range(120)))
         opened = [ws for ws in sockets if ws is not None]
         readers = [asyncio.ensure_future(until_closed(ws)) for ws in opened]

@@ -8,7 +8,7 @@ from pathlib import Path
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
-from signaling.cluster import Cluster
+from noom.signaling.cluster import Cluster
 
 from .helpers import Client
 from .services import NoomProcess, RedisServer, eventually

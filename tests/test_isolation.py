@@ -17,8 +17,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from signaling.app import SIGNALING_KEY
-from signaling.server import new_id
+from noom.app import SIGNALING_KEY
+from noom.signaling.server import new_id
 
 from .fuzzing import LogWatch, RawSocket, assert_ack_shape, check_consistency
 from .helpers import assert_silent

@@ -10,7 +10,7 @@ import logging
 import pytest
 import socketio
 
-from signaling.limits import (
+from noom.signaling.limits import (
     ConnectionCounter,
     MemoryPasswordGuard,
     OriginPolicy,
@@ -90,7 +90,7 @@ def test_origin_policy_allows_own_and_listed_origins_and_logs_refusals(caplog) -
     assert policy(None, environ)  # not a browser
     assert policy("http://noom.test:3000", environ)
     assert policy("https://partner.example", environ)
-    with caplog.at_level(logging.WARNING, logger="signaling.limits"):
+    with caplog.at_level(logging.WARNING, logger="noom.signaling.limits"):
         assert not policy("https://evil.example", environ)
     assert "refused a Socket.IO connection from origin https://evil.example" in caplog.text
     assert OriginPolicy(["*"])("https://anyone.example", environ)

@@ -16,8 +16,8 @@ from pathlib import Path
 import av
 import numpy as np
 
-from media import layout
-from media.audio import tone_present
+from noom.media import layout
+from noom.media.audio import tone_present
 
 from .browser_fixtures import Browsers, assert_receiving, eventually, join
 from .fake_media import write_color_y4m, write_tone_wav
@@ -42,7 +42,7 @@ async def test_noom_record_of_two_browsers(browsers: Browsers, server: RunningSe
 
     out = tmp_path / "call.mp4"
     record = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "signaling.cli", "record", "--url", server.url, "--room", "recorded",
+        sys.executable, "-m", "noom.cli", "record", "--url", server.url, "--room", "recorded",
         "--out", str(out), "--duration", str(DURATION), "--width", str(WIDTH), "--height", str(HEIGHT),
         "--server-secret", TEST_SERVER_SECRET,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import av
 
-from media.echo import EchoBot
+from noom.media.echo import EchoBot
 
 from .helpers import RunningServer
 from .media_helpers import bot_credential, known_secret
@@ -20,7 +20,7 @@ async def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, 
     # The bots' secret comes from the arguments only, unless a test gives it in the environment.
     base = {k: v for k, v in os.environ.items() if k != "NOOM_SERVER_SECRET"}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "signaling.cli", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable, "-m", "noom.cli", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         env=base | (env or {}),
     )  # fmt: skip
     out, err = await asyncio.wait_for(process.communicate(), 90)

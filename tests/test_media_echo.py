@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from media.echo import EchoBot
-from media.probe import ProbeBot
+from noom.media.echo import EchoBot
+from noom.media.probe import ProbeBot
 
 from .helpers import Client, RunningServer
 from .media_helpers import bot_credential, wait_until

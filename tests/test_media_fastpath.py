@@ -9,8 +9,8 @@ from aiortc import rtcrtpreceiver, rtp
 from aiortc.jitterbuffer import JitterBuffer
 from aiortc.rtp import RtpPacket
 
-import media.participant  # noqa: F401  (installs the fast path, as every bot does)
-from media.rtp_fastpath import MarkerJitterBuffer, aiortc_audio_level_dbov, audio_level_dbov
+import noom.media.participant  # noqa: F401  (installs the fast path, as every bot does)
+from noom.media.rtp_fastpath import MarkerJitterBuffer, aiortc_audio_level_dbov, audio_level_dbov
 
 
 def packet(seq: int, timestamp: int, marker: bool = False) -> RtpPacket:

@@ -8,8 +8,8 @@ import logging
 
 import pytest
 
-from media.participant import Participant, guarded
-from signaling.protocol import Peer
+from noom.media.participant import Participant, guarded
+from noom.protocol import Peer
 
 from .helpers import Client, RunningServer
 from .media_helpers import bot_credential, wait_until
@@ -42,7 +42,9 @@ async def test_a_failing_bot_handler_is_logged_not_raised(
             await person.call("rename", {"name": "Ada L."})
             await wait_until(lambda: bot.changes == 3, 10, "the bot to get the rename")
             gc.collect()  # an unretrieved task exception is reported when the task is collected
-        failures = [r for r in caplog.records if r.name == "media.participant" and "handler failed" in r.getMessage()]
+        failures = [
+            r for r in caplog.records if r.name == "noom.media.participant" and "handler failed" in r.getMessage()
+        ]
         assert len(failures) == 3, caplog.text
         assert "'media' event" in failures[0].getMessage() and "room 'bugs'" in failures[0].getMessage()
         assert failures[0].exc_info is not None and "a bug in a bot" in str(failures[0].exc_info[1])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from media.probe import ProbeBot, ProbeReport
+from noom.media.probe import ProbeBot, ProbeReport
 
 from .helpers import RunningServer
 from .media_helpers import bot_credential, wait_until

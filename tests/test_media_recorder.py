@@ -8,10 +8,10 @@ from pathlib import Path
 import av
 import numpy as np
 
-from media import layout, pattern
-from media.audio import tone_present
-from media.probe import ProbeBot, luma
-from media.recorder import RecorderBot
+from noom.media import layout, pattern
+from noom.media.audio import tone_present
+from noom.media.probe import ProbeBot, luma
+from noom.media.recorder import RecorderBot
 
 from .helpers import RunningServer
 from .media_helpers import bot_credential, wait_until

@@ -16,8 +16,8 @@ from pathlib import Path
 import av
 import numpy as np
 
-from media import avsync, layout
-from media.probe import luma
+from noom.media import avsync, layout
+from noom.media.probe import luma
 
 from .helpers import RunningServer
 from .media_helpers import bot_credential, known_secret
@@ -33,7 +33,7 @@ async def test_recording_keeps_audio_and_video_in_sync(server: RunningServer, tm
     out = tmp_path / "sync.mp4"
     # ``noom record`` in a process of its own, as people run it: the marks' sender does not share its CPU time.
     record = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "signaling.cli", "record", "--url", server.url, "--room", "sync", "--out", str(out),
+        sys.executable, "-m", "noom.cli", "record", "--url", server.url, "--room", "sync", "--out", str(out),
         "--duration", str(SECONDS), "--width", str(WIDTH), "--height", str(HEIGHT), "--fps", "15",
         "--server-secret", secret,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,

@@ -15,13 +15,13 @@ import aiohttp
 import av
 import pytest
 
-from media.probe import ProbeBot
-from media.service import MEDIA_KEY, MediaService
-from signaling.app import SIGNALING_KEY
-from signaling.config import Config
-from signaling.protocol import ProtocolError
-from signaling.secret import SECRET_KEY, ServerSecret
-from signaling.server import peer_channel
+from noom.app import SIGNALING_KEY
+from noom.media.probe import ProbeBot
+from noom.media.service import MEDIA_KEY, MediaService
+from noom.protocol import ProtocolError
+from noom.signaling.config import Config
+from noom.signaling.secret import SECRET_KEY, ServerSecret
+from noom.signaling.server import peer_channel
 
 from .helpers import Client, RunningServer
 from .media_helpers import bot_credential, wait_until
@@ -154,8 +154,8 @@ async def test_recorder_stops_when_no_human_sends_media(make_server, tmp_path: P
 
 
 def test_recorder_counts_human_media_only() -> None:
-    from media.recorder import RecorderBot, Tile
-    from signaling.protocol import Peer
+    from noom.media.recorder import RecorderBot, Tile
+    from noom.protocol import Peer
 
     bot = RecorderBot("http://192.0.2.1:9", "r", Path("unused.mp4"))
     try:
@@ -313,7 +313,7 @@ async def test_a_bot_that_cannot_start_is_busy_without_exception_text(
         "busy",
         "The recorder could not join: try again in a moment.",
     )
-    logged = [r for r in caplog.records if r.name == "media.service" and r.exc_info]
+    logged = [r for r in caplog.records if r.name == "noom.media.service" and r.exc_info]
     assert [r.getMessage() for r in logged] == ["could not start an echo bot for 192.0.2.1",
                                                 "could not start a recorder in room room"]  # fmt: skip
     assert not service.echo_sessions and not service.recordings and not os.listdir(tmp_path)

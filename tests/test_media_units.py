@@ -8,11 +8,11 @@ import av
 import numpy as np
 import pytest
 
-from media import layout, pattern
-from media.echo import AudioReceived, VideoReceived, problems
-from media.probe import luma
-from media.recorder import SLEW, Composer, Tile
-from signaling.protocol import Peer
+from noom.media import layout, pattern
+from noom.media.echo import AudioReceived, VideoReceived, problems
+from noom.media.probe import luma
+from noom.media.recorder import SLEW, Composer, Tile
+from noom.protocol import Peer
 
 
 def pattern_frame(stamp: pattern.Stamp, width: int = 320, height: int = 240) -> av.VideoFrame:
@@ -69,7 +69,7 @@ async def test_echo_track_sends_the_newest_video_frame_and_skips_stale_ones() ->
     from aiortc import MediaStreamTrack
     from aiortc.mediastreams import MediaStreamError
 
-    from media.echo import EchoTrack
+    from noom.media.echo import EchoTrack
 
     class Burst(MediaStreamTrack):
         """Five frames at once (a decoder catching up), then the end of the track."""

@@ -8,7 +8,7 @@ import logging
 import pytest
 import socketio
 
-from signaling.limits import OriginPolicy, Throttle, warn_if_host_trusted
+from noom.signaling.limits import OriginPolicy, Throttle, warn_if_host_trusted
 
 
 def test_with_a_public_url_the_host_header_is_not_trusted() -> None:
@@ -24,7 +24,7 @@ def test_with_a_public_url_the_host_header_is_not_trusted() -> None:
 
 def test_refused_origins_cost_bounded_memory_and_short_log_lines(caplog) -> None:
     policy = OriginPolicy([])
-    with caplog.at_level(logging.WARNING, logger="signaling.limits"):
+    with caplog.at_level(logging.WARNING, logger="noom.signaling.limits"):
         for i in range(5000):
             assert not policy(f"https://evil-{i}.example", {"HTTP_HOST": "noom.test"})
         assert not policy("https://" + "x" * 10_000 + "\n\u202efake log line", {"HTTP_HOST": "noom.test"})
@@ -49,7 +49,7 @@ async def test_a_public_url_refuses_pages_that_only_match_the_host_header(make_s
 def test_public_urls_are_parsed_as_origins() -> None:
     import argparse
 
-    from signaling.config import _public_urls
+    from noom.signaling.config import _public_urls
 
     assert _public_urls("https://Meet.Example.com/, http://10.0.0.5:3000, https://a.example:443") == [
         "https://meet.example.com",
@@ -62,7 +62,7 @@ def test_public_urls_are_parsed_as_origins() -> None:
 
 
 def test_listening_beyond_loopback_without_a_public_url_warns(caplog) -> None:
-    with caplog.at_level(logging.WARNING, logger="signaling.limits"):
+    with caplog.at_level(logging.WARNING, logger="noom.signaling.limits"):
         warn_if_host_trusted("127.0.0.1", [])
         warn_if_host_trusted("::1", [])
         warn_if_host_trusted("0.0.0.0", ["https://meet.example.com"])

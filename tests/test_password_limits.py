@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 
-from signaling import passwords
-from signaling.app import SIGNALING_KEY
-from signaling.limits import MemoryPasswordGuard, Rate
-from signaling.passwords import BUSY, ScryptPool
-from signaling.protocol import ProtocolError
-from signaling.redis_guard import RedisPasswordGuard
-from signaling.redis_store import connect as redis_connect
-from signaling.server import SignalingServer
+from noom.app import SIGNALING_KEY
+from noom.protocol import ProtocolError
+from noom.signaling import passwords
+from noom.signaling.limits import MemoryPasswordGuard, Rate
+from noom.signaling.passwords import BUSY, ScryptPool
+from noom.signaling.redis_guard import RedisPasswordGuard
+from noom.signaling.redis_store import connect as redis_connect
+from noom.signaling.server import SignalingServer
 
 from .helpers import DEFAULT_RATES, Client, RunningServer
 from .services import RedisServer, eventually

@@ -281,7 +281,7 @@ async def _subscribers(redis: aioredis.Redis, count: int) -> bool:
 
 
 def test_scale_flags_are_checked(capsys) -> None:
-    from signaling.cli import main
+    from noom.cli import main
 
     with pytest.raises(SystemExit):
         main(["serve", "--redis-url", "localhost:6379"])

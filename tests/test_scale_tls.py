@@ -9,7 +9,7 @@ from pathlib import Path
 
 import aiohttp
 
-from signaling.tls import machine_names, write_self_signed
+from noom.signaling.tls import machine_names, write_self_signed
 
 from .services import NoomProcess
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from signaling.app import SIGNALING_KEY
+from noom.app import SIGNALING_KEY
 
 from .helpers import assert_silent
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from signaling.memory import MemoryRoomStore
-from signaling.protocol import Peer, ProtocolError, RecordingInfo, WaitingEntry
-from signaling.redis_store import RedisRoomStore
-from signaling.state import RoomStore
+from noom.protocol import Peer, ProtocolError, RecordingInfo, WaitingEntry
+from noom.signaling.memory import MemoryRoomStore
+from noom.signaling.redis_store import RedisRoomStore
+from noom.signaling.state import RoomStore
 
 from .services import RedisServer
 

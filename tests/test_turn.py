@@ -19,9 +19,9 @@ from aioice import stun, turn
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.rtcconfiguration import RTCIceTransportPolicy
 
-from signaling.cli import main
-from signaling.config import Config
-from signaling.turn import turn_ice_server
+from noom.cli import main
+from noom.signaling.config import Config
+from noom.signaling.turn import turn_ice_server
 
 from .helpers import Client
 from .services import TurnServer, eventually

@@ -9,9 +9,9 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from signaling.protocol import ROOM_RE
-from signaling.secret import SECRET_KEY
-from signaling.server import CLIENT_COOKIE
+from noom.protocol import ROOM_RE
+from noom.signaling.secret import SECRET_KEY
+from noom.signaling.server import CLIENT_COOKIE
 
 HERE = Path(__file__).parent
 NODE_MODULES = HERE / "node_modules"

@@ -48,7 +48,7 @@ BENCH_SECRET = "noom-bench-server-secret-0123456789"
 
 
 def bench_credential() -> str:
-    from signaling.secret import ServerSecret
+    from noom.signaling.secret import ServerSecret
 
     return ServerSecret(BENCH_SECRET).bot_credential()
 
@@ -83,7 +83,7 @@ def probe_frames(count: int, width: int, height: int) -> list[Any]:
     """The probe's own stamped pattern (what the echo sessions carry)."""
     import numpy as np
 
-    from media import pattern
+    from noom.media import pattern
 
     frames = []
     for i in range(count):
@@ -199,7 +199,7 @@ async def drive_echo(
     import numpy as np
     import socketio
 
-    from media.probe import ProbeBot
+    from noom.media.probe import ProbeBot
 
     # Each echo test belongs to the socket that asked (it ends when that socket goes), one per address:
     # the askers stay connected for the whole run, each from its own (documentation) address.
@@ -277,8 +277,8 @@ async def drive_room(url: str, participants: int, seconds: float, out: str) -> d
     30 fps for 4 of them, and the recorder would get fewer frames than from a real call."""
     from aiortc import MediaStreamTrack
 
-    from media.probe import PatternTrack, ProbeBot
-    from signaling.protocol import Peer
+    from noom.media.probe import PatternTrack, ProbeBot
+    from noom.protocol import Peer
 
     class RecordedProbe(ProbeBot):
         tracks: list[PatternTrack]

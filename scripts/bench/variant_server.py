@@ -16,7 +16,7 @@ import socketio
 from engineio import async_socket
 from engineio import json as eio_json
 
-from signaling import cli, engine
+from noom.signaling import cli, engine
 
 LEVERS = {
     "no-deflate": "websocket without permessage-deflate",

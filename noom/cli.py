@@ -11,9 +11,9 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
-from .config import Config
+from noom.signaling.config import Config
 
-log = logging.getLogger("signaling")
+log = logging.getLogger("noom")
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
@@ -26,11 +26,11 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .app import make_app
-    from .limits import warn_if_host_trusted
-    from .logs import setup_logging
-    from .tls import server_context
-    from .workers import WORKER_ENV, die_with_supervisor, is_worker, supervise
+    from noom.app import make_app
+    from noom.signaling.limits import warn_if_host_trusted
+    from noom.signaling.logs import setup_logging
+    from noom.signaling.tls import server_context
+    from noom.signaling.workers import WORKER_ENV, die_with_supervisor, is_worker, supervise
 
     config = Config.from_args(args)
     if bool(config.turn_urls) != bool(config.turn_secret):
@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the signaling server and web client")
     Config.add_arguments(serve)
     serve.set_defaults(run=_serve)
-    from media.cli import register as register_bots  # the bots' commands; aiortc loads only when one runs
+    from noom.media.cli import register as register_bots  # the bots' commands; aiortc loads only when one runs
 
     register_bots(commands)
     return parser

@@ -12,17 +12,16 @@ import socket
 import aiohttp_jinja2
 from aiohttp import web
 
-from media.service import setup_media
-from web.routes import setup_web
-
-from .cluster import Cluster
-from .config import Config
-from .engine import RedisManager
-from .memory import MemoryRoomStore
-from .ops import DRAINING, setup_ops
-from .secret import SECRET_KEY, ServerSecret, new_secret
-from .server import SignalingServer
-from .state import RoomStore
+from noom.media.service import setup_media
+from noom.signaling.cluster import Cluster
+from noom.signaling.config import Config
+from noom.signaling.engine import RedisManager
+from noom.signaling.memory import MemoryRoomStore
+from noom.signaling.ops import DRAINING, setup_ops
+from noom.signaling.secret import SECRET_KEY, ServerSecret, new_secret
+from noom.signaling.server import SignalingServer
+from noom.signaling.state import RoomStore
+from noom.web.routes import setup_web
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +44,13 @@ def make_app(config: Config, store: RoomStore | None = None) -> web.Application:
     cluster: Cluster | None = None
     secret = ServerSecret(config.server_secret or new_secret())
     if config.redis_url and store is None:
-        from .redis_store import RedisRoomStore
+        from noom.signaling.redis_store import RedisRoomStore
 
         redis_store = RedisRoomStore(config.redis_url, process_id)
         # The queue carries JSON (python-socketio >= 5.14 never unpickles), but anyone who can publish to it
         # can emit to any client: keep Redis private (see docs/deploy.md, CVE-2025-61765).
         manager = RedisManager(config.redis_url, channel=QUEUE_CHANNEL, logger=log)
-        from .redis_guard import RedisPasswordGuard
+        from noom.signaling.redis_guard import RedisPasswordGuard
 
         signaling = SignalingServer(
             config, redis_store, manager, secret=secret, passwords=RedisPasswordGuard(redis_store.redis)
