@@ -70,3 +70,39 @@ async def joined(clients: Callable[..., Awaitable[Client]]) -> Callable[..., Awa
         return client
 
     return start
+
+
+# Test tiers, so a change can be checked quickly (`bash scripts/test.sh -m unit`) and CI runs everything.
+# Every module gets its tier from its name; the few that cross tiers are listed. A test is also `unit` when
+# it uses no server, socket, browser or Redis fixture (HEAVY_FIXTURES) and runs in-process in moments.
+MODULE_TIERS: dict[str, tuple[str, ...]] = {
+    "test_media_echo_page": ("media", "browser"),
+    "test_media_browser_recording": ("media", "browser"),
+    "test_scale_browser": ("scale", "browser"),
+    "test_load": ("scale",),
+    "test_faults": ("scale",),
+}
+TIER_PREFIXES = {"test_browser_": "browser", "test_media_": "media", "test_scale_": "scale"}
+HEAVY_FIXTURES = {"server", "make_server", "connect", "clients", "joined", "browsers", "redis_server", "redis_url"}
+
+
+def tiers_of(module: str) -> tuple[str, ...]:
+    if module in MODULE_TIERS:
+        return MODULE_TIERS[module]
+    for prefix, tier in TIER_PREFIXES.items():
+        if module.startswith(prefix):
+            return (tier,)
+    return ("signaling",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if isinstance(item, pytest.Function) else ""
+        tiers = tiers_of(module)
+        for tier in tiers:
+            item.add_marker(tier)
+        fixtures = set(getattr(item, "fixturenames", ()))
+        callspec = getattr(item, "callspec", None)
+        on_redis = callspec is not None and "redis" in callspec.params.values()  # a store run against both
+        if not fixtures & HEAVY_FIXTURES and not on_redis and not {"browser", "scale"} & set(tiers):
+            item.add_marker("unit")
