@@ -2,7 +2,8 @@
 # Set up everything Noom needs on a fresh machine, idempotently:
 #   - Debian packages (only with --system): chromium, redis-server, coturn, iproute2 for the test suite;
 #   - a virtualenv in .venv with Noom and its dev extra installed (editable);
-#   - the browser client's npm packages in web/node_modules.
+#   - the browser client's npm packages in web/node_modules, and the files the pages use from them copied
+#     into web/static/vendor/ (scripts/vendor_assets.py), which the package and its wheel serve.
 # Re-running is cheap: each step is skipped when its inputs have not changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,3 +53,5 @@ if [[ ! -f $npm_stamp ]] || ! cmp -s web/package-lock.json "$npm_stamp"; then
   (cd web && npm ci --no-audit --no-fund --loglevel=error)
   cp web/package-lock.json "$npm_stamp"
 fi
+# Always (it takes milliseconds): a page may have started using another icon since the last run.
+.venv/bin/python scripts/vendor_assets.py
