@@ -86,7 +86,7 @@ class Refused(Exception):
 
 def _credential(args: argparse.Namespace) -> str:
     """The bot credential derived from ``--server-secret`` (never printed: it admits bots to every room)."""
-    from noom.signaling.secret import ServerSecret
+    from noom.secret import ServerSecret
 
     if not args.server_secret:
         raise Refused(

@@ -12,13 +12,12 @@ import socket
 import aiohttp_jinja2
 from aiohttp import web
 
-from noom.media.service import setup_media
+from noom.config import Config
+from noom.secret import SECRET_KEY, ServerSecret, new_secret
 from noom.signaling.cluster import Cluster
-from noom.signaling.config import Config
 from noom.signaling.engine import RedisManager
 from noom.signaling.memory import MemoryRoomStore
 from noom.signaling.ops import DRAINING, setup_ops
-from noom.signaling.secret import SECRET_KEY, ServerSecret, new_secret
 from noom.signaling.server import SignalingServer
 from noom.signaling.state import RoomStore
 from noom.web.routes import setup_web
@@ -71,7 +70,10 @@ def make_app(config: Config, store: RoomStore | None = None) -> web.Application:
     app[CONFIG_KEY] = config
     app[SECRET_KEY] = secret
     setup_web(app)
-    signaling.bots = setup_media(app, config, secret)
+    if config.bots:  # aiortc and PyAV load here, and only here
+        from noom.media.service import setup_media
+
+        signaling.bots = setup_media(app, config, secret)
     # Pages tell the browser client which Socket.IO transports this deployment accepts.
     aiohttp_jinja2.get_env(app).globals["socket_transports"] = (
         "websocket" if config.websocket_only else "websocket,polling"

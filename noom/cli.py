@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
-from noom.signaling.config import Config
+from noom.config import Config
 from noom.web.assets import MissingAssetsError
 
 log = logging.getLogger("noom")
