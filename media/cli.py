@@ -86,7 +86,7 @@ class Refused(Exception):
 
 def _credential(args: argparse.Namespace) -> str:
     """The bot credential derived from ``--server-secret`` (never printed: it admits bots to every room)."""
-    from noom.signaling.secret import ServerSecret
+    from noom.secret import ServerSecret
 
     if not args.server_secret:
         raise Refused(
@@ -141,8 +141,10 @@ async def _until_done(
 async def _run_bot(bot: Participant, duration: float | None, on_tick=None) -> int:
     import socketio
 
+    from . import rtp_fastpath
     from .participant import ConnectRefused, JoinError
 
+    rtp_fastpath.install()  # version-checked; aiortc's own code runs when it changed
     try:
         await bot.start()
     except ConnectRefused as exc:

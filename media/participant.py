@@ -43,10 +43,6 @@ from aiortc.sdp import candidate_from_sdp
 
 from noom.protocol import BotRole, Peer
 
-from . import rtp_fastpath
-
-rtp_fastpath.install()
-
 log = logging.getLogger(__name__)
 
 VIEW_CHANNEL = "noom-view"

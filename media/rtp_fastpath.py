@@ -1,4 +1,5 @@
-"""Two fixes to aiortc's receive and send paths, installed once by ``media.participant``.
+"""Two fixes to aiortc's receive and send paths, put in place by ``install()``, which whatever starts bots
+calls (the app factory when bots run, ``noom bot``/``noom record``/``noom probe``).
 
 Measured with the media benchmark (docs/benchmarks.md):
 
@@ -12,14 +13,19 @@ Measured with the media benchmark (docs/benchmarks.md):
   (``aiortc.rtp.compute_audio_level_dbov``, for the RFC 6464 header extension); ``audio_level_dbov``
   computes the same value with numpy.
 
-Both replace aiortc internals that have been stable over its 1.x releases; ``install`` checks that the
-pieces it replaces are there and leaves aiortc alone (with a warning) otherwise.
+Both replace aiortc internals; ``install`` first checks that the source of each replaced upstream piece is
+the one they were written for (``UPSTREAM_DIGESTS``, aiortc 1.16.0) and otherwise logs one warning line and
+leaves aiortc as it is (the subclass relies on the whole ``JitterBuffer``, so the whole class is digested).
 """
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import logging
 import math
+from importlib import metadata
+from typing import Any
 
 import numpy as np
 from aiortc import jitterbuffer, rtcrtpreceiver, rtcrtpsender, rtp
@@ -74,22 +80,46 @@ def audio_level_dbov(frame: AudioFrame) -> int:
 aiortc_audio_level_dbov = rtp.compute_audio_level_dbov
 _installed = False
 
+# sha256 of inspect.getsource of what each fix replaces (aiortc 1.16.0).
+UPSTREAM_DIGESTS = {
+    "jitterbuffer.JitterBuffer": "17030fbb0982258d8d61611500b707370579994f222fae610c353c5de5b1ed59",
+    "rtp.compute_audio_level_dbov": "d65138ae99e84548ad554b29d3e8baabf21abb366694c4eeb347c1067505acc9",
+}
 
-def install() -> None:
-    """Put both fixes in place (idempotent)."""
+
+def _upstream(name: str) -> Any:
+    module, attribute = name.split(".")
+    return getattr({"jitterbuffer": jitterbuffer, "rtp": rtp}[module], attribute)
+
+
+def changed_upstream() -> list[str]:
+    """The replaced upstream pieces whose source is not the one the fixes were written for."""
+    return [
+        name
+        for name, digest in UPSTREAM_DIGESTS.items()
+        if hashlib.sha256(inspect.getsource(_upstream(name)).encode()).hexdigest() != digest
+    ]
+
+
+def install() -> bool:
+    """Put both fixes in place (idempotent) if aiortc is the code they were written for; returns whether they are."""
     global _installed
     if _installed:
-        return
-    _installed = True
-    buffer_ok = (
-        all(hasattr(jitterbuffer.JitterBuffer, name) for name in ("_remove_frame", "remove", "add"))
-        and getattr(rtcrtpreceiver, "JitterBuffer", None) is jitterbuffer.JitterBuffer
+        return True
+    changed = changed_upstream()
+    # Also where aiortc looks them up: the receiver's JitterBuffer name, the sender's rtp module.
+    moved = (
+        getattr(rtcrtpreceiver, "JitterBuffer", None) is not jitterbuffer.JitterBuffer
+        or getattr(rtcrtpsender, "rtp", None) is not rtp
     )
-    if buffer_ok:
-        rtcrtpreceiver.JitterBuffer = MarkerJitterBuffer  # type: ignore[misc]
-    else:
-        log.warning("aiortc's jitter buffer is not the one media.rtp_fastpath knows: left as it is")
-    if getattr(rtcrtpsender, "rtp", None) is rtp and hasattr(rtp, "compute_audio_level_dbov"):
-        rtp.compute_audio_level_dbov = audio_level_dbov
-    else:
-        log.warning("aiortc's audio level function moved: media.rtp_fastpath left it as it is")
+    if changed or moved:
+        log.warning(
+            "aiortc %s: %s is not the code media/rtp_fastpath.py was written for; running aiortc unchanged",
+            metadata.version("aiortc"),
+            ", ".join(changed) or "where aiortc looks up its jitter buffer or rtp module",
+        )
+        return False
+    _installed = True
+    rtcrtpreceiver.JitterBuffer = MarkerJitterBuffer  # type: ignore[misc]
+    rtp.compute_audio_level_dbov = audio_level_dbov
+    return True

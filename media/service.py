@@ -39,13 +39,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp_jinja2
 from aiohttp import web
 
+from noom.bots import EchoRoom
+from noom.config import Config
 from noom.protocol import ProtocolError
-from noom.signaling.bots import EchoRoom
-from noom.signaling.config import Config
-from noom.signaling.secret import ServerSecret
+from noom.secret import ServerSecret
 
 from .echo import EchoBot
 from .recorder import RecorderBot
@@ -128,9 +127,6 @@ class MediaService:
         self._shutting_down = False  # the server no longer answers its bots: no farewells, no chat
 
     # ---- echo ---------------------------------------------------------------------------------
-
-    async def echo_page(self, request: web.Request) -> web.Response:
-        return aiohttp_jinja2.render_template("echo.html", request, {})
 
     async def start_echo(self, server_url: str, sid: str, address: str) -> EchoRoom:
         """An echo bot waiting in a new private room for socket ``sid``; ``busy`` past the caps."""
@@ -374,7 +370,6 @@ def setup_media(app: web.Application, config: Config, secret: ServerSecret) -> M
     """Add the bots' routes and hooks to ``app``; the returned service is the signaling server's ``bots``."""
     service = MediaService(config, secret)
     app[MEDIA_KEY] = service
-    app.router.add_get("/echo", service.echo_page, name="echo")
     app.router.add_get("/recordings/{token}", service.recording_file)
     app.on_startup.append(service.startup)
     # First among the shutdown hooks: the bots must leave and post their links before Socket.IO closes.

@@ -12,13 +12,13 @@ import socket
 import aiohttp_jinja2
 from aiohttp import web
 
-from noom.media.service import setup_media
+from noom.config import Config
+from noom.secret import SECRET_KEY, ServerSecret, new_secret
+from noom.signaling import engineio_patch
 from noom.signaling.cluster import Cluster
-from noom.signaling.config import Config
 from noom.signaling.engine import RedisManager
 from noom.signaling.memory import MemoryRoomStore
 from noom.signaling.ops import DRAINING, setup_ops
-from noom.signaling.secret import SECRET_KEY, ServerSecret, new_secret
 from noom.signaling.server import SignalingServer
 from noom.signaling.state import RoomStore
 from noom.web.routes import setup_web
@@ -39,6 +39,7 @@ def new_process_id() -> str:
 
 
 def make_app(config: Config, store: RoomStore | None = None) -> web.Application:
+    engineio_patch.install()  # version-checked: upstream's loops stay when python-engineio changed
     app = web.Application()
     process_id = new_process_id()
     cluster: Cluster | None = None
@@ -71,7 +72,12 @@ def make_app(config: Config, store: RoomStore | None = None) -> web.Application:
     app[CONFIG_KEY] = config
     app[SECRET_KEY] = secret
     setup_web(app)
-    signaling.bots = setup_media(app, config, secret)
+    if config.bots:  # aiortc and PyAV load here, and only here
+        from noom.media import rtp_fastpath
+        from noom.media.service import setup_media
+
+        rtp_fastpath.install()
+        signaling.bots = setup_media(app, config, secret)
     # Pages tell the browser client which Socket.IO transports this deployment accepts.
     aiohttp_jinja2.get_env(app).globals["socket_transports"] = (
         "websocket" if config.websocket_only else "websocket,polling"

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
-from noom.signaling.config import Config
+from noom.config import Config
+from noom.web.assets import MissingAssetsError
 
 log = logging.getLogger("noom")
 
@@ -85,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.run(args)
     except KeyboardInterrupt:
         return 130
-    except OSError as exc:
+    except (OSError, MissingAssetsError) as exc:
         print(f"noom: {exc}", file=sys.stderr)
         return 1
 

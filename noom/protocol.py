@@ -31,6 +31,7 @@ ErrorCode = Literal[
     "already-recording",
     "not-recording",
     "busy",
+    "no-bots",
 ]
 PeerKind = Literal["human", "bot"]
 # What a bot does, so that clients can show it (a REC indicator while a recorder is in the room).

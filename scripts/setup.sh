@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Set up everything Noom needs on a fresh machine, idempotently:
 #   - Debian packages (only with --system): chromium, redis-server, coturn, iproute2 for the test suite;
-#   - a virtualenv in .venv with Noom and its dev extra installed (editable);
-#   - the browser client's npm packages in web/node_modules.
+#   - a virtualenv in .venv with the locked dependencies (requirements.lock, dev extra included) and Noom
+#     itself installed editable;
+#   - the browser client's npm packages in web/node_modules, and the files the pages use from them copied
+#     into web/static/vendor/ (scripts/vendor_assets.py), which the package and its wheel serve.
 # Re-running is cheap: each step is skipped when its inputs have not changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,12 +40,16 @@ if [[ ! -x .venv/bin/python ]]; then
   log "creating .venv with $($python --version)"
   $python -m venv .venv
 fi
+# Exactly the versions in requirements.lock (what CI tested), then Noom itself without resolving again.
+# Refresh the lock after changing pyproject's dependencies (pip install uv):
+#   uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
 stamp=.venv/.noom-installed
-if [[ ! -f $stamp ]] || ! cmp -s pyproject.toml "$stamp"; then
-  log "installing Python packages into .venv"
+if [[ ! -f $stamp ]] || ! cat pyproject.toml requirements.lock | cmp -s - "$stamp"; then
+  log "installing Python packages into .venv from requirements.lock"
   .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -e '.[dev]'
-  cp pyproject.toml "$stamp"
+  .venv/bin/pip install -q -r requirements.lock
+  .venv/bin/pip install -q --no-deps -e .
+  cat pyproject.toml requirements.lock >"$stamp"
 fi
 
 npm_stamp=web/node_modules/.noom-installed
@@ -52,3 +58,5 @@ if [[ ! -f $npm_stamp ]] || ! cmp -s web/package-lock.json "$npm_stamp"; then
   (cd web && npm ci --no-audit --no-fund --loglevel=error)
   cp web/package-lock.json "$npm_stamp"
 fi
+# Always (it takes milliseconds): a page may have started using another icon since the last run.
+.venv/bin/python scripts/vendor_assets.py

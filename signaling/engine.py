@@ -3,13 +3,13 @@
 Profiling the relay path (docs/benchmarks.md) showed most of the time outside our handlers: zlib for
 websocket permessage-deflate, the stdlib JSON codec, a recursive scan of every outgoing payload for
 binary parts, and a task created per recipient of each emit. Each piece here removes one of those
-through python-socketio's own extension points (``json=``, ``packet_class``, ``client_manager``) or
-engineio's websocket driver table.
+through python-socketio's own extension points (``serializer=``, ``client_manager``) or engineio's
+websocket driver table. The replaced Engine.IO socket loops live in ``engineio_patch`` (installed by the
+app factory, version-checked).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -17,8 +17,6 @@ import engineio.async_drivers.aiohttp as eio_aiohttp
 import msgspec
 import socketio
 from aiohttp.web import WebSocketResponse
-from engineio import async_socket as eio_async_socket
-from engineio import exceptions as eio_exceptions
 from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 
@@ -138,8 +136,9 @@ class Server(socketio.AsyncServer):
     """``AsyncServer`` with the pieces above, and reserved event names refused."""
 
     def __init__(self, client_manager: socketio.AsyncManager | None = None, **kwargs: Any) -> None:
-        super().__init__(client_manager=client_manager or Manager(), json=MsgspecJSON, **kwargs)
-        self.packet_class = Packet
+        # serializer=, not json=: python-socketio's json= rewrites the json of the stock Packet classes
+        # (socketio's and engineio's) for every client in the process; our subclass carries its own.
+        super().__init__(client_manager=client_manager or Manager(), serializer=Packet, **kwargs)
         self.eio._async = {**self.eio._async, "websocket": _PlainWebSocket}
 
     async def _handle_event(self, eio_sid: str, namespace: str, id: int | None, data: Any) -> None:
@@ -164,132 +163,3 @@ class Server(socketio.AsyncServer):
             socket = self.eio.sockets.pop(eio_sid, None)
             if socket is not None:
                 await socket.close(wait=False, reason=self.eio.reason.SERVER_DISCONNECT)
-
-
-_upstream_poll = eio_async_socket.AsyncSocket.poll
-
-
-async def _poll_without_task(self: eio_async_socket.AsyncSocket) -> list[eio_packet.Packet]:
-    """``AsyncSocket.poll`` with ``asyncio.timeout`` instead of ``wait_for``: the same wait for the next
-    outgoing packets, without wrapping ``queue.get()`` in a new task at every wake-up."""
-    try:
-        async with asyncio.timeout(self.server.ping_interval + self.server.ping_timeout):
-            first = await self.queue.get()
-        self.queue.task_done()
-    except (TimeoutError, asyncio.CancelledError):
-        raise eio_exceptions.QueueEmpty() from None
-    if first is None:
-        return []
-    packets = [first]
-    while not self.queue.empty():
-        pkt = self.queue.get_nowait()
-        self.queue.task_done()
-        if pkt is None:
-            self.queue.put_nowait(None)
-            break
-        packets.append(pkt)
-    return packets
-
-
-_upstream_websocket_handler = eio_async_socket.AsyncSocket._websocket_handler
-
-
-async def _websocket_handler(self: eio_async_socket.AsyncSocket, ws: eio_aiohttp.WebSocket) -> None:
-    """``AsyncSocket._websocket_handler`` for sockets that open on websocket directly (what our bots,
-    the benchmark and websocket-only deployments do): the same protocol, but each received message is
-    awaited under ``asyncio.timeout`` instead of ``ensure_future`` + ``wait_for``, two task hand-offs
-    fewer per message. Upgrades from polling keep engineio's own handler."""
-    if self.connected:
-        await _upstream_websocket_handler(self, ws)
-        return
-    self.connected = True
-    self.upgraded = True
-    limit = self.server.max_http_buffer_size
-    idle = self.server.ping_interval + self.server.ping_timeout
-
-    async def writer() -> None:
-        while True:
-            try:
-                packets = await self.poll()
-            except eio_exceptions.QueueEmpty:
-                # With the direct path (``_send``) pings and messages skip the queue, so a queue idle for
-                # the ping interval + timeout says nothing about the connection: the reader ends it.
-                if self.closed:
-                    break
-                continue
-            if not packets:
-                break
-            self.writer_busy = True
-            try:
-                for pkt in packets:
-                    await ws.send(pkt.encode())
-            except Exception:
-                break
-            finally:
-                self.writer_busy = False
-        self.direct_ws = None
-        await ws.close()
-
-    writer_task = asyncio.ensure_future(writer())
-    self.direct_ws = ws._sock
-    while True:
-        try:
-            async with asyncio.timeout(idle):
-                data = await ws.wait()
-        except (Exception, asyncio.CancelledError):
-            break
-        if data is None:
-            break
-        if len(data) > limit:
-            self.server.logger.info("%s: packet is too large, closing", self.sid)
-            break
-        try:
-            await self.receive(eio_packet.Packet(encoded_packet=data))
-        except eio_exceptions.UnknownPacketError:
-            pass
-        except eio_exceptions.SocketIsClosedError:
-            break
-        except Exception:
-            self.server.logger.exception("Unknown receive error")
-        if self.closed:  # the server closed it, e.g. after a malformed packet
-            break
-    self.direct_ws = None
-    await self.queue.put(None)  # unlock the writer task so it can exit
-    await writer_task
-    await self.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_CLOSE)
-
-
-_upstream_send = eio_async_socket.AsyncSocket.send
-
-
-async def _send(self: eio_async_socket.AsyncSocket, pkt: eio_packet.Packet) -> None:
-    """Write straight to the websocket when nothing is queued before this packet and the connection is
-    not applying backpressure; otherwise queue it for the writer task as engineio does. This saves the
-    writer task a wake-up per message without reordering anything or blocking on a slow reader."""
-    ws = getattr(self, "direct_ws", None)
-    if (
-        ws is None
-        or self.closing
-        or self.closed
-        or getattr(self, "writer_busy", False)
-        or not self.queue.empty()
-        or ws._writer is None
-        or ws._writer.protocol._paused
-    ):
-        await _upstream_send(self, pkt)
-        return
-    if not await self.check_ping_timeout():
-        return
-    data = pkt.encode()
-    try:
-        if isinstance(data, str):
-            await ws.send_str(data)
-        else:
-            await ws.send_bytes(data)
-    except Exception:  # the reader notices the closed connection and cleans up
-        self.server.logger.info("%s: direct send failed, connection closing", self.sid)
-
-
-eio_async_socket.AsyncSocket.send = _send  # type: ignore[method-assign]
-eio_async_socket.AsyncSocket.poll = _poll_without_task  # type: ignore[method-assign]
-eio_async_socket.AsyncSocket._websocket_handler = _websocket_handler  # type: ignore[method-assign]

@@ -4,7 +4,6 @@ and a slowdown for wrong room passwords per address and room. All in-process and
 from __future__ import annotations
 
 import abc
-import argparse
 import ipaddress
 import logging
 import math
@@ -14,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from noom.config import Rate
 from noom.protocol import ProtocolError
 
 log = logging.getLogger(__name__)
@@ -45,29 +45,6 @@ EVENT_CLASSES = {
     "decline": "host",
     "end": "host",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Rate:
-    """``per_second`` sustained, with bursts of up to ``burst`` events."""
-
-    per_second: float
-    burst: int
-
-    @classmethod
-    def parse(cls, text: str) -> Rate:
-        """``"RATE:BURST"``, e.g. ``"50:200"``."""
-        try:
-            rate, burst = text.split(":")
-            value = cls(float(rate), int(burst))
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected RATE:BURST like 50:200, not {text!r}") from None
-        if value.per_second <= 0 or value.burst < 1:
-            raise argparse.ArgumentTypeError(f"rate and burst must be positive, not {text!r}")
-        return value
-
-    def __str__(self) -> str:
-        return f"{self.per_second:g}:{self.burst}"
 
 
 class TokenBucket:

@@ -21,6 +21,8 @@ from typing import Any
 
 import socketio
 
+from noom.bots import BotLauncher
+from noom.config import Config
 from noom.protocol import (
     MEDIA_FLAGS,
     Answer,
@@ -48,16 +50,14 @@ from noom.protocol import (
     parse,
     to_wire,
 )
+from noom.secret import CLIENT_COOKIE, ServerSecret, new_secret
 
-from .bots import BotLauncher
 from .channels import LOBBY, peer_channel, room_channel
-from .config import Config
 from .engine import Server
 from .gate import REFUSAL, ConnectionGate
 from .limits import MemoryPasswordGuard, OriginPolicy, PasswordGuard, SocketLimiter, client_address
 from .metrics import Metrics
 from .moderation import Moderation
-from .secret import ServerSecret, new_secret
 from .state import Entry, Joined, RoomStore
 from .turn import turn_ice_server
 
@@ -70,9 +70,6 @@ MAX_PACKET_BYTES = 128 * 1024
 Handler = Callable[..., Awaitable[dict[str, Any]]]
 
 
-# The browser's client id: a signed random id in an HttpOnly cookie that the pages set, so that a removal
-# bans that browser rather than everyone behind its address. Clients without one are banned by address.
-CLIENT_COOKIE = "noom_client"
 # How long a host whose connection dropped can rejoin and take the role back.
 HOST_HOLD_SECONDS = 60.0
 
@@ -625,7 +622,7 @@ class SignalingServer:
         if session.kind != "human":
             raise not_allowed("only people in the call can start a recording")
         if self.bots is None:
-            raise ProtocolError("busy", "this server does not record calls")
+            raise ProtocolError("no-bots", "this server does not record calls: ask its operator to run bots")
         info = RecordingInfo(by=session.peer_id, name=session.name, since=int(time.time() * 1000))
         if not await self.store.claim_recording(session.room, info):
             raise ProtocolError("already-recording", "this call is already being recorded")
@@ -668,6 +665,6 @@ class SignalingServer:
         if connection.bot:
             raise not_allowed("bots do not take echo tests")
         if self.bots is None:
-            raise ProtocolError("busy", "this server runs no echo tests")
+            raise ProtocolError("no-bots", "this server runs no echo tests: ask its operator to run bots")
         echo = await self.bots.start_echo(connection.server_url, sid, connection.address)
         return {"ok": True, "room": echo.room, "password": echo.password}

@@ -17,7 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from .config import Config
+from noom.config import Config
+
 from .tls import write_self_signed
 
 log = logging.getLogger(__name__)

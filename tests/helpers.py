@@ -12,9 +12,8 @@ from aiohttp import web
 from socketio import packet as socketio_packet
 
 from noom.app import make_app
-from noom.signaling.config import RATE_FIELDS, Config
-from noom.signaling.limits import Rate
-from noom.signaling.secret import SECRET_KEY
+from noom.config import RATE_FIELDS, Config, Rate
+from noom.secret import SECRET_KEY
 
 SERVER_EVENTS = (
     "peer-joined",

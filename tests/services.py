@@ -92,9 +92,20 @@ class RedisServer:
 
 
 class NoomProcess:
-    """``noom serve`` as a subprocess on its own port, with the given flags."""
+    """``noom serve`` as a subprocess on its own port, with the given flags (by default this checkout's Noom;
+    ``python``/``cwd`` run another install, e.g. a wheel in a fresh venv)."""
 
-    def __init__(self, *flags: str, log: Path, env: dict[str, str] | None = None, https: bool = False) -> None:
+    def __init__(
+        self,
+        *flags: str,
+        log: Path,
+        env: dict[str, str] | None = None,
+        https: bool = False,
+        python: str = sys.executable,
+        cwd: Path = ROOT,
+    ) -> None:
+        self.python = python
+        self.cwd = cwd
         self.port = free_port()
         self.url = f"{'https' if https else 'http'}://127.0.0.1:{self.port}"
         self.flags = flags
@@ -110,8 +121,8 @@ class NoomProcess:
     def spawn(self) -> None:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "noom.cli", "serve", "--port", str(self.port), *self.flags],
-                cwd=ROOT,
+                [self.python, "-m", "noom.cli", "serve", "--port", str(self.port), *self.flags],
+                cwd=self.cwd,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, **self.env},

@@ -9,8 +9,7 @@ import pytest
 import socketio
 
 from noom.app import SIGNALING_KEY
-from noom.signaling.secret import SECRET_KEY
-from noom.signaling.server import CLIENT_COOKIE
+from noom.secret import CLIENT_COOKIE, SECRET_KEY
 
 from .helpers import Client, RunningServer, peer
 from .services import eventually

@@ -12,8 +12,8 @@ from typing import Any
 from playwright.async_api import Locator, Page
 
 from noom.app import SIGNALING_KEY
+from noom.bots import EchoRoom
 from noom.protocol import ProtocolError
-from noom.signaling.bots import EchoRoom
 
 from .browser_fixtures import Browsers, assert_receiving, eventually, join, open_room, remote_tile
 from .helpers import Client, RunningServer

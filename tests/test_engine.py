@@ -20,3 +20,17 @@ async def test_a_websocket_outlives_the_idle_timeout_when_every_packet_went_dire
         await asyncio.sleep(0.1)
     assert not disconnected.is_set() and alice.sio.connected
     assert await alice.call("rooms") == {"ok": True, "rooms": [{"room": "engine-idle", "count": 2, "locked": False}]}
+
+
+async def test_the_websocket_writer_ends_when_cancelled_as_upstreams_does(server, connect) -> None:
+    # Our poll, like engineio's, turns a cancellation into QueueEmpty; the replaced writer must then stop
+    # (upstream breaks) rather than go back to waiting, or a cancelled writer would live on.
+    await connect(server)
+    writers = [
+        task
+        for task in asyncio.all_tasks()
+        if task.get_coro().__qualname__ == "_websocket_handler.<locals>.writer" and not task.done()
+    ]
+    assert len(writers) == 1, writers
+    writers[0].cancel()
+    await asyncio.wait_for(asyncio.shield(writers[0]), 5)  # returns (the loop ended) instead of timing out

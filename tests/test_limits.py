@@ -10,11 +10,11 @@ import logging
 import pytest
 import socketio
 
+from noom.config import Rate
 from noom.signaling.limits import (
     ConnectionCounter,
     MemoryPasswordGuard,
     OriginPolicy,
-    Rate,
     SocketLimiter,
     TokenBucket,
 )

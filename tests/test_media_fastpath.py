@@ -10,6 +10,7 @@ from aiortc.jitterbuffer import JitterBuffer
 from aiortc.rtp import RtpPacket
 
 import noom.media.participant  # noqa: F401  (installs the fast path, as every bot does)
+from noom.media import rtp_fastpath
 from noom.media.rtp_fastpath import MarkerJitterBuffer, aiortc_audio_level_dbov, audio_level_dbov
 
 
@@ -20,6 +21,7 @@ def packet(seq: int, timestamp: int, marker: bool = False) -> RtpPacket:
 
 
 def test_a_frame_comes_out_on_its_marked_packet_not_one_frame_later() -> None:
+    assert rtp_fastpath.install(), "aiortc changed: re-check media/rtp_fastpath.py against it, then its digests"
     assert rtcrtpreceiver.JitterBuffer is MarkerJitterBuffer
     buffer = MarkerJitterBuffer(capacity=128, is_video=True)
     assert buffer.add(packet(10, 3000))[1] is None

@@ -16,11 +16,11 @@ import av
 import pytest
 
 from noom.app import SIGNALING_KEY
+from noom.config import Config
 from noom.media.probe import ProbeBot
 from noom.media.service import MEDIA_KEY, MediaService
 from noom.protocol import ProtocolError
-from noom.signaling.config import Config
-from noom.signaling.secret import SECRET_KEY, ServerSecret
+from noom.secret import SECRET_KEY, ServerSecret
 from noom.signaling.server import peer_channel
 
 from .helpers import Client, RunningServer

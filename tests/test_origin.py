@@ -49,7 +49,7 @@ async def test_a_public_url_refuses_pages_that_only_match_the_host_header(make_s
 def test_public_urls_are_parsed_as_origins() -> None:
     import argparse
 
-    from noom.signaling.config import _public_urls
+    from noom.config import _public_urls
 
     assert _public_urls("https://Meet.Example.com/, http://10.0.0.5:3000, https://a.example:443") == [
         "https://meet.example.com",

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 from noom.app import SIGNALING_KEY
+from noom.config import Rate
 from noom.protocol import ProtocolError
 from noom.signaling import passwords
-from noom.signaling.limits import MemoryPasswordGuard, Rate
+from noom.signaling.limits import MemoryPasswordGuard
 from noom.signaling.passwords import BUSY, ScryptPool
 from noom.signaling.redis_guard import RedisPasswordGuard
 from noom.signaling.redis_store import connect as redis_connect

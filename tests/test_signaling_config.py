@@ -8,7 +8,7 @@ import os
 import pytest
 
 from noom.cli import build_parser
-from noom.signaling.config import Config
+from noom.config import Config
 
 ICE = [{"urls": "turn:10.99.0.1:3478", "username": "noom", "credential": "secret"}, {"urls": ["stun:10.99.0.1"]}]
 

@@ -20,7 +20,7 @@ from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSession
 from aiortc.rtcconfiguration import RTCIceTransportPolicy
 
 from noom.cli import main
-from noom.signaling.config import Config
+from noom.config import Config
 from noom.signaling.turn import turn_ice_server
 
 from .helpers import Client

@@ -10,11 +10,10 @@ import jinja2
 from aiohttp import web
 
 from noom.protocol import ROOM_RE
-from noom.signaling.secret import SECRET_KEY
-from noom.signaling.server import CLIENT_COOKIE
+from noom.secret import CLIENT_COOKIE, SECRET_KEY
+from noom.web.assets import VENDOR, check_assets
 
 HERE = Path(__file__).parent
-NODE_MODULES = HERE / "node_modules"
 
 # No inline scripts or styles anywhere: every script is a module file under /static or /vendor.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -85,14 +84,23 @@ async def room(request: web.Request) -> dict[str, object]:
     return {"room": name}
 
 
+@aiohttp_jinja2.template("echo.html")
+async def echo(request: web.Request) -> dict[str, object]:
+    """The camera and microphone test; a server without bots says so when the page asks for one."""
+    return {}
+
+
 def setup_web(app: web.Application) -> None:
+    check_assets()  # a one-line MissingAssetsError now, rather than 404s in the browser later
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)
     app.on_response_prepare.append(_security_headers)
     app.on_response_prepare.append(_client_cookie)
     app.router.add_get("/", lobby, name="lobby")
     app.router.add_get("/r/{room}", room, name="room")
+    app.router.add_get("/echo", echo, name="echo")
     app.router.add_static("/static/", HERE / "static", name="static")
-    # socket.io-client from npm at a stable URL, whatever its version.
-    app.router.add_static("/vendor/socket.io/", NODE_MODULES / "socket.io-client" / "dist", name="socketio-client")
+    # Copied from the pinned npm packages into the package (web/assets.py); same URLs whatever the version.
+    # socket.io-client's ES module build.
+    app.router.add_static("/vendor/socket.io/", VENDOR / "socket.io", name="socketio-client")
     # Lucide icons (SVG files), coloured by CSS mask-image so they follow the text colour.
-    app.router.add_static("/vendor/icons/", NODE_MODULES / "lucide-static" / "icons", name="icons")
+    app.router.add_static("/vendor/icons/", VENDOR / "icons", name="icons")

@@ -48,7 +48,7 @@ BENCH_SECRET = "noom-bench-server-secret-0123456789"
 
 
 def bench_credential() -> str:
-    from noom.signaling.secret import ServerSecret
+    from noom.secret import ServerSecret
 
     return ServerSecret(BENCH_SECRET).bot_credential()
 

@@ -13,10 +13,10 @@ import sys
 
 import engineio.async_drivers.aiohttp as eio_aiohttp
 import socketio
-from engineio import async_socket
 from engineio import json as eio_json
 
-from noom.signaling import cli, engine
+from noom import cli
+from noom.signaling import engine, engineio_patch
 
 LEVERS = {
     "no-deflate": "websocket without permessage-deflate",
@@ -36,9 +36,7 @@ def undo(lever: str) -> None:
     elif lever == "direct-emit":
         engine.Manager = socketio.AsyncManager  # type: ignore[misc]
     elif lever == "engineio-loops":
-        async_socket.AsyncSocket.send = engine._upstream_send  # type: ignore[method-assign]
-        async_socket.AsyncSocket._websocket_handler = engine._upstream_websocket_handler  # type: ignore[method-assign]
-        async_socket.AsyncSocket.poll = engine._upstream_poll  # type: ignore[method-assign]
+        engineio_patch.install = lambda: False  # type: ignore[assignment]  # make_app leaves upstream's loops
     elif lever == "uvloop":
         cli.new_event_loop = asyncio.new_event_loop  # type: ignore[assignment]
     else:

@@ -20,6 +20,10 @@ from typing import Literal
 
 from aiohttp import web
 
+# The browser's client id: a signed random id in an HttpOnly cookie that the pages set, so that a removal
+# bans that browser rather than everyone behind its address. Clients without one are banned by address.
+CLIENT_COOKIE = "noom_client"
+
 Purpose = Literal["bot", "recording", "admission", "client"]
 
 

@@ -11,8 +11,6 @@ from urllib.parse import urlsplit
 
 from noom.protocol import Limits
 
-from .limits import Rate
-
 
 def _ice_servers(text: str) -> list[dict[str, Any]]:
     try:
@@ -98,6 +96,29 @@ def _secret(text: str) -> str:
 
 
 RATE_FIELDS = ("rate_relay", "rate_chat", "rate_join", "rate_rename", "rate_media", "rate_rooms", "rate_host")
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """``per_second`` sustained, with bursts of up to ``burst`` events."""
+
+    per_second: float
+    burst: int
+
+    @classmethod
+    def parse(cls, text: str) -> Rate:
+        """``"RATE:BURST"``, e.g. ``"50:200"``."""
+        try:
+            rate, burst = text.split(":")
+            value = cls(float(rate), int(burst))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected RATE:BURST like 50:200, not {text!r}") from None
+        if value.per_second <= 0 or value.burst < 1:
+            raise argparse.ArgumentTypeError(f"rate and burst must be positive, not {text!r}")
+        return value
+
+    def __str__(self) -> str:
+        return f"{self.per_second:g}:{self.burst}"
 
 
 @dataclass(frozen=True)
@@ -214,6 +235,15 @@ class Config:
     )
     shutdown_timeout: float = field(
         default=10.0, metadata={"help": "seconds a stopping process waits for its clients to go", "type": _seconds}
+    )
+    # Bots (echo tests, recorders) need aiortc and PyAV (~1.4 s to import, tens of MiB): a process started with
+    # --bots false never loads them and refuses those requests with ``no-bots`` (docs/deploy.md).
+    bots: bool = field(
+        default=True,
+        metadata={
+            "help": "run echo tests and recorders in this process (false: signaling only, no aiortc loaded)",
+            "type": _boolean,
+        },
     )
     echo_max_sessions: int = field(
         default=4, metadata={"help": "echo tests (/echo) running at the same time", "type": _positive}

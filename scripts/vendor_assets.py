@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+"""Copy the browser's third-party files that the pages reference from the pinned npm packages
+(web/node_modules, installed by ``npm ci``) into web/static/vendor/, which ships inside the wheel.
+
+Run by scripts/setup.sh after ``npm ci`` (with .venv/bin/python: it reads noom.web.assets); run it
+again after a page starts using another icon. The folder is git-ignored and rebuilt from scratch on
+every run, so it never holds a stale file."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from noom.web.assets import HERE, NPM_SOURCES, VENDOR, referenced_assets
+
+NODE_MODULES = HERE / "node_modules"
+
+
+def vendor() -> list[Path]:
+    """Rebuild web/static/vendor/ from node_modules; a source map beside a script comes along."""
+    assets = sorted(referenced_assets())
+    missing = [
+        str(NODE_MODULES / NPM_SOURCES[folder] / name)
+        for folder, name in assets
+        if not (NODE_MODULES / NPM_SOURCES[folder] / name).is_file()
+    ]
+    if missing:
+        raise SystemExit(f"vendor_assets: not in web/node_modules: {', '.join(missing)}. Run npm ci in web/ first.")
+    shutil.rmtree(VENDOR, ignore_errors=True)
+    copied: list[Path] = []
+    for folder, name in assets:
+        source = NODE_MODULES / NPM_SOURCES[folder] / name
+        for path in (source, source.with_name(f"{name}.map")):
+            if path.is_file():
+                target = VENDOR / folder / path.name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, target)
+                copied.append(target)
+    return copied
+
+
+def main() -> int:
+    copied = vendor()
+    print(f"vendor_assets: {len(copied)} files in {VENDOR}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
