@@ -81,6 +81,8 @@ MODULE_TIERS: dict[str, tuple[str, ...]] = {
     "test_scale_browser": ("scale", "browser"),
     "test_load": ("scale",),
     "test_faults": ("scale",),
+    "test_wheel": ("scale", "browser"),  # builds and installs the wheel, then holds a call on it
+    "test_no_bots": ("signaling",),
 }
 TIER_PREFIXES = {"test_browser_": "browser", "test_media_": "media", "test_scale_": "scale"}
 HEAVY_FIXTURES = {"server", "make_server", "connect", "clients", "joined", "browsers", "redis_server", "redis_url"}
