@@ -51,15 +51,22 @@ class Browsers:
         self.pages: list[tuple[str, Page]] = []
         self.own_processes: list[OwnChromium] = []
 
-    async def separate_page(self, label: str, extra_args: Sequence[str] = ()) -> tuple[Page, OwnChromium]:
+    async def separate_page(
+        self,
+        label: str,
+        extra_args: Sequence[str] = (),
+        executable: str = CHROMIUM,
+        viewport: tuple[int, int] = (800, 520),
+    ) -> tuple[Page, OwnChromium]:
         """A page in a Chromium process of its own (with its own fake-capture flags, say), which the test may
-        also suspend like a machine gone dark."""
+        also suspend like a machine gone dark. ``executable`` may be a wrapper that execs Chromium (say, in
+        another network namespace, tests/netlab.py)."""
         profile = tempfile.mkdtemp(prefix="noom-chromium-")
         context = await self.playwright.chromium.launch_persistent_context(
             profile,
-            executable_path=CHROMIUM,
+            executable_path=executable,
             args=[*CHROMIUM_FLAGS, *extra_args],
-            viewport={"width": 800, "height": 520},
+            viewport={"width": viewport[0], "height": viewport[1]},
         )
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
         page = context.pages[0] if context.pages else await context.new_page()

@@ -213,7 +213,9 @@ export class PeerLink {
   /** RTT, loss and frame rate since the previous call, plus raw counters the tests read. */
   async stats() {
     const report = await this.pc.getStats();
-    const out = { rtt: null, iceUfrag: null, fps: 0, framesDecoded: 0, videoWidth: 0, audioPackets: 0, videoPackets: 0, lost: 0 };
+    const out = { rtt: null, iceUfrag: null, fps: 0, framesDecoded: 0, videoWidth: 0, videoHeight: 0, audioPackets: 0, videoPackets: 0, lost: 0 };
+    // Audio concealment counters (cumulative): the impaired-network tests compare them over a window.
+    Object.assign(out, { concealedSamples: 0, totalSamplesReceived: 0 });
     let pairId = null;
     report.forEach((s) => {
       if (s.type !== "transport") return;
@@ -228,12 +230,15 @@ export class PeerLink {
         out.framesDecoded += s.framesDecoded || 0;
         out.fps = Math.max(out.fps, s.framesPerSecond || 0);
         out.videoWidth = Math.max(out.videoWidth, s.frameWidth || 0);
+        out.videoHeight = Math.max(out.videoHeight, s.frameHeight || 0);
         out.videoPackets += s.packetsReceived || 0;
         out.lost += s.packetsLost || 0;
       }
       if (s.type === "inbound-rtp" && s.kind === "audio") {
         out.audioPackets += s.packetsReceived || 0;
         out.lost += s.packetsLost || 0;
+        out.concealedSamples += s.concealedSamples || 0;
+        out.totalSamplesReceived += s.totalSamplesReceived || 0;
       }
     });
     const received = out.audioPackets + out.videoPackets;
