@@ -58,9 +58,18 @@ export function withOpusFecDtx(sdp) {
   return out;
 }
 
-/** Sizing off for a page with ``?sizing=off`` (for the benchmark's "before" figures). */
+/**
+ * Sizing off for a page with ``?sizing=off`` or localStorage ``noom.sizing`` = "off" (a switch for the
+ * benchmark's "before" figures, scripts/bench/bench_mesh.py): no views, no setParameters, capture stays 1280×720.
+ */
 export function sizingEnabled() {
-  return new URLSearchParams(location.search).get("sizing") !== "off";
+  let stored = null;
+  try {
+    stored = localStorage.getItem("noom.sizing");
+  } catch {
+    // storage blocked: only the URL decides
+  }
+  return new URLSearchParams(location.search).get("sizing") !== "off" && stored !== "off";
 }
 
 export class Sizing {
