@@ -284,7 +284,7 @@ class Config:
     limits: Limits = field(default_factory=Limits, metadata={"cli": False})
 
     def rates(self) -> dict[str, Rate]:
-        """Rate limits by event class (see ``signaling.limits.EVENT_CLASSES``); unknown events count as rooms."""
+        """Rate limits by event class (see ``noom.protocol.CLIENT_EVENTS``); unknown events count as rooms."""
         return {field.removeprefix("rate_"): getattr(self, field) for field in RATE_FIELDS} | {"other": self.rate_rooms}
 
     @property

@@ -165,6 +165,42 @@ class WaitingList(msgspec.Struct):
     waiting: list[WaitingEntry]
 
 
+class SdpMessage(msgspec.Struct):
+    """``offer`` and ``answer`` as the target receives them."""
+
+    from_: str = msgspec.field(name="from")
+    sdp: str = ""
+
+
+class IceMessage(msgspec.Struct):
+    from_: str = msgspec.field(name="from")
+    candidate: dict[str, Any] | None = None
+
+
+class PeerLeft(msgspec.Struct, rename="camel"):
+    peer_id: str
+    reason: LeaveReason = "left"
+
+
+class MediaState(msgspec.Struct, rename="camel"):
+    """A peer's full media state (``None`` only when an older server left a flag out)."""
+
+    peer_id: str
+    audio: bool | None = None
+    video: bool | None = None
+    screen: bool | None = None
+    hand: bool | None = None
+
+
+class Renamed(msgspec.Struct, rename="camel"):
+    peer_id: str
+    name: str
+
+
+class RoomList(msgspec.Struct):
+    rooms: list[RoomSummary]
+
+
 # ---- payloads clients send ----------------------------------------------------------------------
 
 
@@ -311,3 +347,67 @@ def check_candidate(candidate: CandidateInit | None, limits: Limits) -> Candidat
 def to_wire(obj: msgspec.Struct | list[msgspec.Struct]) -> Any:
     """A struct (or list of them) as the plain JSON-able value python-socketio emits."""
     return msgspec.to_builtins(obj)
+
+
+# ---- the table: every event of the protocol, in one place ----------------------------------------
+
+# Which token bucket an event draws from (``noom serve --rate-CLASS``).
+RateClass = Literal["relay", "chat", "join", "rename", "media", "rooms", "host"]
+
+
+@dataclass(frozen=True, slots=True)
+class ClientEvent:
+    """A client→server event: what its payload decodes into and which rate bucket it draws from."""
+
+    payload: type[msgspec.Struct]
+    rate: RateClass
+
+
+CLIENT_EVENTS: dict[str, ClientEvent] = {
+    "join": ClientEvent(Join, "join"),
+    "leave": ClientEvent(Empty, "join"),
+    "offer": ClientEvent(Offer, "relay"),
+    "answer": ClientEvent(Answer, "relay"),
+    "ice": ClientEvent(Ice, "relay"),
+    "chat": ClientEvent(Chat, "chat"),
+    "media": ClientEvent(Media, "media"),
+    "rename": ClientEvent(Rename, "rename"),
+    "rooms": ClientEvent(Empty, "rooms"),
+    "ice-servers": ClientEvent(Empty, "rooms"),
+    # Starting a bot costs the server a process's worth of work: as rare as joins.
+    "recording-start": ClientEvent(Empty, "join"),
+    "recording-stop": ClientEvent(Empty, "join"),
+    "echo-start": ClientEvent(Empty, "join"),
+    # The host's moderation (docs/protocol.md §4a).
+    "host": ClientEvent(Target, "host"),
+    "mute": ClientEvent(Mute, "host"),
+    "ask-unmute": ClientEvent(Mute, "host"),
+    "remove": ClientEvent(Target, "host"),
+    "lock": ClientEvent(Lock, "host"),
+    "waiting-room": ClientEvent(WaitingRoom, "host"),
+    "admit": ClientEvent(WaitingTarget, "host"),
+    "decline": ClientEvent(WaitingTarget, "host"),
+    "end": ClientEvent(Empty, "host"),
+}
+
+# Server→client events and the struct each one carries.
+SERVER_EVENTS: dict[str, type[msgspec.Struct]] = {
+    "peer-joined": Peer,
+    "peer-left": PeerLeft,
+    "offer": SdpMessage,
+    "answer": SdpMessage,
+    "ice": IceMessage,
+    "chat": ChatMessage,
+    "media": MediaState,
+    "peer-renamed": Renamed,
+    "rooms": RoomList,
+    "room-state": RoomState,
+    "waiting": WaitingList,
+    "muted": Muted,
+    "unmute-request": UnmuteRequest,
+    "removed": Removed,
+    "admitted": Admitted,
+    "declined": Declined,
+    # To the recorder bot alone: save the file and leave.
+    "recording-stop": Empty,
+}

@@ -14,37 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from noom.config import Rate
-from noom.protocol import ProtocolError
+from noom.protocol import CLIENT_EVENTS, ProtocolError
 
 log = logging.getLogger(__name__)
-
-# Which bucket each event draws from.
-EVENT_CLASSES = {
-    "offer": "relay",
-    "answer": "relay",
-    "ice": "relay",
-    "chat": "chat",
-    "join": "join",
-    "leave": "join",
-    "rename": "rename",
-    "media": "media",
-    "rooms": "rooms",
-    "ice-servers": "rooms",
-    # Starting a bot costs the server a process's worth of work: as rare as joins.
-    "recording-start": "join",
-    "recording-stop": "join",
-    "echo-start": "join",
-    # The host's moderation.
-    "host": "host",
-    "mute": "host",
-    "ask-unmute": "host",
-    "remove": "host",
-    "lock": "host",
-    "waiting-room": "host",
-    "admit": "host",
-    "decline": "host",
-    "end": "host",
-}
 
 
 class TokenBucket:
@@ -77,7 +49,9 @@ class SocketLimiter:
 
     def allow(self, event: str) -> bool:
         now = self.clock()
-        kind = EVENT_CLASSES.get(event, "other")
+        # Only events outside the protocol (refused as unknown) share the "other" bucket.
+        known = CLIENT_EVENTS.get(event)
+        kind = known.rate if known is not None else "other"
         bucket = self.buckets.get(kind)
         if bucket is None:
             bucket = self.buckets[kind] = TokenBucket(self.rates[kind], now)

@@ -24,6 +24,7 @@ import socketio
 from noom.bots import BotLauncher
 from noom.config import Config
 from noom.protocol import (
+    CLIENT_EVENTS,
     MEDIA_FLAGS,
     Answer,
     Chat,
@@ -86,6 +87,17 @@ def own_url(environ: dict[str, Any]) -> str:
         host = "127.0.0.1"
     scheme = getattr(request, "scheme", "http")
     return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
+
+
+def check_handlers(handlers: dict[str, Any]) -> None:
+    """The handlers are exactly the protocol table's client events: a mismatch stops the server at start-up."""
+    missing = CLIENT_EVENTS.keys() - handlers.keys()
+    extra = handlers.keys() - CLIENT_EVENTS.keys()
+    if missing or extra:
+        raise RuntimeError(
+            f"signaling handlers disagree with noom.protocol.CLIENT_EVENTS: no handler for {sorted(missing)}, "
+            f"handlers outside the table {sorted(extra)}; add the event to the table or its handler to the server"
+        )
 
 
 @dataclass(slots=True)
@@ -160,7 +172,7 @@ class SignalingServer:
         self.moderation = Moderation(self)
         self.sio.on("connect", self._on_connect)
         self.sio.on("disconnect", self._on_disconnect)
-        for event, handler in {
+        handlers: dict[str, Handler] = {
             "join": self.join,
             "leave": self.leave,
             "offer": self.offer,
@@ -175,8 +187,10 @@ class SignalingServer:
             "recording-stop": self.recording_stop,
             "echo-start": self.echo_start,
             **self.moderation.handlers(),
-        }.items():
-            self.sio.on(event, self._guarded(event, handler))
+        }
+        check_handlers(handlers)
+        for event in CLIENT_EVENTS:
+            self.sio.on(event, self._guarded(event, handlers[event]))
         unknown = self._guarded("*", self.unknown)
 
         async def catch_all(event: Any, sid: str, *args: Any) -> dict[str, Any]:
