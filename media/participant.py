@@ -41,7 +41,27 @@ from aiortc import (
 )
 from aiortc.sdp import candidate_from_sdp
 
-from noom.protocol import BotRole, Peer
+from noom.protocol import (
+    Answer,
+    BotRole,
+    Chat,
+    ChatReply,
+    Empty,
+    IceMessage,
+    IceServer,
+    Join,
+    JoinReply,
+    MediaState,
+    Offer,
+    Ok,
+    Peer,
+    PeerLeft,
+    ProtocolError,
+    Renamed,
+    SdpMessage,
+    decode_reply,
+    to_wire,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +77,7 @@ class ConnectRefused(JoinError):
 
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
+R = TypeVar("R", bound=Ok)
 
 
 def guarded(handler: Handler, context: Callable[[], str], what: str) -> Handler:
@@ -86,41 +107,7 @@ def guarded(handler: Handler, context: Callable[[], str], what: str) -> Handler:
     return run  # type: ignore[return-value]
 
 
-class JoinAck(msgspec.Struct, rename="camel"):
-    ok: bool
-    peer_id: str = ""
-    room: str = ""
-    peers: list[Peer] = msgspec.field(default_factory=list)
-    ice_servers: list[dict[str, Any]] = msgspec.field(default_factory=list)
-    error: dict[str, Any] | None = None
-
-
-class SdpMessage(msgspec.Struct):
-    from_: str = msgspec.field(name="from")
-    sdp: str = ""
-
-
-class IceMessage(msgspec.Struct):
-    from_: str = msgspec.field(name="from")
-    candidate: dict[str, Any] | None = None
-
-
-class PeerLeft(msgspec.Struct, rename="camel"):
-    peer_id: str
-
-
-class MediaState(msgspec.Struct, rename="camel"):
-    peer_id: str
-    audio: bool | None = None
-    video: bool | None = None
-
-
-class Renamed(msgspec.Struct, rename="camel"):
-    peer_id: str
-    name: str
-
-
-def ice_configuration(ice_servers: list[dict[str, Any]]) -> RTCConfiguration:
+def ice_configuration(ice_servers: list[IceServer]) -> RTCConfiguration:
     """The join ack's RTCIceServer dicts as aiortc's configuration (an empty list means host candidates only)."""
     return RTCConfiguration(
         iceServers=[
@@ -233,7 +220,7 @@ class Participant:
 
     # ---- lifecycle --------------------------------------------------------------------------------
 
-    async def start(self) -> JoinAck:
+    async def start(self) -> JoinReply:
         """Connect and join; raises ``JoinError`` if the server refuses."""
         auth = {"botSecret": self._bot_credential} if self._bot_credential is not None else None
         self._refused = None
@@ -264,7 +251,7 @@ class Participant:
         self.sio.reconnection = False  # leaving: a dropped connection now is not worth coming back for
         if farewell and self.sio.connected and self.peer_id is not None:
             with contextlib.suppress(Exception):
-                await self.sio.call("leave", {}, timeout=2)
+                await self.request("leave", Empty(), Ok, timeout=2)
         await self._close_all()
         for task in list(self._tasks):
             task.cancel()
@@ -286,21 +273,24 @@ class Participant:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
-    async def send_chat(self, text: str) -> None:
-        ack = await self.sio.call("chat", {"text": text}, timeout=10)
-        if not ack.get("ok"):
-            raise RuntimeError(f"the server refused our chat message: {ack.get('error')}")
+    async def request(self, event: str, payload: msgspec.Struct, reply: type[R], timeout: float = 10) -> R:
+        """Send client event ``event`` and decode its ack into ``reply``; a refusal raises ``ProtocolError``."""
+        return decode_reply(reply, await self.sio.call(event, to_wire(payload), timeout=timeout))
 
-    async def _join(self) -> JoinAck:
-        payload: dict[str, Any] = {"room": self.room, "name": self.name, "kind": "bot", "role": self.role}
-        if self.unlisted:
-            payload["unlisted"] = True
-        if self.password:
-            payload["password"] = self.password
-        ack = msgspec.convert(await self.sio.call("join", payload, timeout=15), JoinAck)
-        if not ack.ok:
-            message = (ack.error or {}).get("message", "unknown error")
-            raise JoinError(f"could not join room {self.room!r}: {message}")
+    async def send_chat(self, text: str) -> None:
+        try:
+            await self.request("chat", Chat(text=text), ChatReply)
+        except ProtocolError as exc:
+            raise RuntimeError(f"the server refused our chat message: {exc.message}") from None
+
+    async def _join(self) -> JoinReply:
+        join = Join(
+            room=self.room, name=self.name, kind="bot", role=self.role, unlisted=self.unlisted, password=self.password
+        )
+        try:
+            ack = await self.request("join", join, JoinReply, timeout=15)
+        except ProtocolError as exc:
+            raise JoinError(f"could not join room {self.room!r}: {exc.message}") from None
         self.peer_id = ack.peer_id
         self.ice_servers = ack.ice_servers
         log.info("%s joined room %s as %s with %d peer(s)", self.role, self.room, ack.peer_id, len(ack.peers))
@@ -406,9 +396,13 @@ class Participant:
         remote = self._connection(info, offering=True)
         async with remote.lock:
             await remote.pc.setLocalDescription(await remote.pc.createOffer())
-            ack = await self.sio.call("offer", {"to": info.peer_id, "sdp": remote.pc.localDescription.sdp}, timeout=10)
-        if not ack.get("ok"):
-            log.warning("offer to %s refused: %s", info.peer_id, ack.get("error"))
+            await self._relay("offer", Offer(to=info.peer_id, sdp=remote.pc.localDescription.sdp))
+
+    async def _relay(self, event: str, payload: Offer | Answer) -> None:
+        try:
+            await self.request(event, payload, Ok)
+        except ProtocolError as exc:  # the peer left meanwhile, most likely
+            log.warning("%s to %s refused: %s", event, payload.to, exc.message)
 
     async def _peer_info(self, peer_id: str) -> Peer:
         remote = self.peers.get(peer_id)
@@ -444,9 +438,7 @@ class Participant:
             if remote.view is None and "\nm=application " in message.sdp and self.wanted_view(info) is not None:
                 self._open_view(remote)
             await pc.setLocalDescription(await pc.createAnswer())
-            ack = await self.sio.call("answer", {"to": message.from_, "sdp": pc.localDescription.sdp}, timeout=10)
-        if not ack.get("ok"):
-            log.warning("answer to %s refused: %s", message.from_, ack.get("error"))
+            await self._relay("answer", Answer(to=message.from_, sdp=pc.localDescription.sdp))
 
     async def _on_answer(self, data: Any) -> None:
         message = msgspec.convert(data, SdpMessage)

@@ -62,8 +62,8 @@ class ProtocolError(Exception):
         self.code = code
         self.message = message
 
-    def ack(self) -> dict[str, Any]:
-        return {"ok": False, "error": {"code": self.code, "message": self.message}}
+    def reply(self) -> ErrorReply:
+        return ErrorReply(error=ErrorInfo(code=self.code, message=self.message))
 
 
 def bad_request(message: str) -> ProtocolError:
@@ -191,6 +191,10 @@ class MediaState(msgspec.Struct, rename="camel"):
     screen: bool | None = None
     hand: bool | None = None
 
+    @classmethod
+    def of(cls, peer: Peer) -> MediaState:
+        return cls(peer_id=peer.peer_id, audio=peer.audio, video=peer.video, screen=peer.screen, hand=peer.hand)
+
 
 class Renamed(msgspec.Struct, rename="camel"):
     peer_id: str
@@ -199,6 +203,66 @@ class Renamed(msgspec.Struct, rename="camel"):
 
 class RoomList(msgspec.Struct):
     rooms: list[RoomSummary]
+
+
+# An RTCIceServer (urls, username, credential) as the configuration and the TURN credentials give it.
+IceServer = dict[str, Any]
+
+
+# ---- acknowledgements: what every request's ack carries (docs/protocol.md §2) -------------------
+
+
+class Ok(msgspec.Struct, kw_only=True):
+    """A request done; replies that carry more extend it."""
+
+    ok: bool = True
+
+
+class ErrorInfo(msgspec.Struct):
+    code: ErrorCode
+    message: str
+
+
+class ErrorReply(msgspec.Struct, kw_only=True):
+    ok: bool = False
+    error: ErrorInfo
+
+
+class WaitReply(ErrorReply, kw_only=True, rename="camel"):
+    """``join`` put in the waiting room: the ``waiting`` error plus the entry the host will admit."""
+
+    wait_id: str
+
+
+class JoinReply(Ok, kw_only=True, rename="camel"):
+    peer_id: str
+    room: str
+    peers: list[Peer]
+    ice_servers: list[IceServer]
+    chat: list[ChatMessage]
+    state: RoomState
+
+
+class ChatReply(Ok, kw_only=True):
+    message: ChatMessage
+
+
+class RoomsReply(Ok, kw_only=True):
+    rooms: list[RoomSummary]
+
+
+class IceServersReply(Ok, kw_only=True, rename="camel"):
+    ice_servers: list[IceServer]
+
+
+class EchoReply(Ok, kw_only=True):
+    """Where the echo bot waits: a private room and its password."""
+
+    room: str
+    password: str
+
+
+Reply = Ok | ErrorReply
 
 
 # ---- payloads clients send ----------------------------------------------------------------------
@@ -349,6 +413,18 @@ def to_wire(obj: msgspec.Struct | list[msgspec.Struct]) -> Any:
     return msgspec.to_builtins(obj)
 
 
+ReplyT = TypeVar("ReplyT", bound=Ok)
+
+
+def decode_reply(kind: type[ReplyT], ack: Any) -> ReplyT:
+    """A client's view of an ack: ``kind`` when the request succeeded; a refusal raises ``ProtocolError``
+    with the server's code and message."""
+    if isinstance(ack, dict) and ack.get("ok") is False:
+        error = msgspec.convert(ack, ErrorReply).error
+        raise ProtocolError(error.code, error.message)
+    return msgspec.convert(ack, kind)
+
+
 # ---- the table: every event of the protocol, in one place ----------------------------------------
 
 # Which token bucket an event draws from (``noom serve --rate-CLASS``).
@@ -357,27 +433,29 @@ RateClass = Literal["relay", "chat", "join", "rename", "media", "rooms", "host"]
 
 @dataclass(frozen=True, slots=True)
 class ClientEvent:
-    """A client→server event: what its payload decodes into and which rate bucket it draws from."""
+    """A client→server event: what its payload decodes into, which rate bucket it draws from and what its
+    ack carries when the request succeeds (a refusal is always an ``ErrorReply``)."""
 
     payload: type[msgspec.Struct]
     rate: RateClass
+    reply: type[Ok] = Ok
 
 
 CLIENT_EVENTS: dict[str, ClientEvent] = {
-    "join": ClientEvent(Join, "join"),
+    "join": ClientEvent(Join, "join", JoinReply),
     "leave": ClientEvent(Empty, "join"),
     "offer": ClientEvent(Offer, "relay"),
     "answer": ClientEvent(Answer, "relay"),
     "ice": ClientEvent(Ice, "relay"),
-    "chat": ClientEvent(Chat, "chat"),
+    "chat": ClientEvent(Chat, "chat", ChatReply),
     "media": ClientEvent(Media, "media"),
     "rename": ClientEvent(Rename, "rename"),
-    "rooms": ClientEvent(Empty, "rooms"),
-    "ice-servers": ClientEvent(Empty, "rooms"),
+    "rooms": ClientEvent(Empty, "rooms", RoomsReply),
+    "ice-servers": ClientEvent(Empty, "rooms", IceServersReply),
     # Starting a bot costs the server a process's worth of work: as rare as joins.
     "recording-start": ClientEvent(Empty, "join"),
     "recording-stop": ClientEvent(Empty, "join"),
-    "echo-start": ClientEvent(Empty, "join"),
+    "echo-start": ClientEvent(Empty, "join", EchoReply),
     # The host's moderation (docs/protocol.md §4a).
     "host": ClientEvent(Target, "host"),
     "mute": ClientEvent(Mute, "host"),

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from noom.protocol import (
-    MEDIA_FLAGS,
     Admitted,
     Declined,
     Empty,
+    ErrorInfo,
     Lock,
+    MediaState,
     Mute,
     Muted,
+    Ok,
+    PeerLeft,
     ProtocolError,
     Removed,
     RoomState,
@@ -30,11 +33,10 @@ from noom.protocol import (
     WaitingList,
     WaitingRoom,
     WaitingTarget,
+    WaitReply,
     bad_request,
     new_id,
     not_allowed,
-    parse,
-    to_wire,
 )
 
 from .channels import peer_channel, room_channel, waiting_channel
@@ -42,6 +44,8 @@ from .state import Member
 
 if TYPE_CHECKING:
     from .server import Connection, Handler, Session, SignalingServer
+
+OK = Ok()
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +58,7 @@ class Moderation:
     def __init__(self, server: SignalingServer) -> None:
         self.server = server
         self.sio = server.sio
+        self.send = server.send
         self.store = server.store
         self.config = server.config
         self.secret = server.secret
@@ -89,8 +94,7 @@ class Moderation:
 
     # ---- the host's events -------------------------------------------------------------------------
 
-    async def hand_host(self, sid: str, *args: Any) -> dict[str, Any]:
-        request = parse(Target, args)
+    async def hand_host(self, sid: str, request: Target) -> Ok:
         session, _ = await self.host_of(sid)
         target = await self._target(session, request.peer_id)
         if target.peer.kind != "human":
@@ -98,64 +102,57 @@ class Moderation:
         state = await self.store.update_state(session.room, {"host": target.peer.peer_id})
         log.info("room %s: host handed from %s to %s", session.room, session.peer_id, target.peer.peer_id)
         await self.server.announce_state(session.room, state, host_was=session.peer_id)
-        return {"ok": True}
+        return OK
 
-    async def mute(self, sid: str, *args: Any) -> dict[str, Any]:
-        request = parse(Mute, args)
+    async def mute(self, sid: str, request: Mute) -> Ok:
         session, _ = await self.host_of(sid)
         target = await self._target(session, request.peer_id)
         peer = await self.store.update_peer(target.peer.peer_id, {request.kind: False})
         if peer is None:
             raise ProtocolError("unknown-peer", "that peer has just left")
-        await self.sio.emit("muted", to_wire(Muted(kind=request.kind, by=session.name)), to=peer_channel(peer.peer_id))
-        state = {"peerId": peer.peer_id, **{flag: getattr(peer, flag) for flag in MEDIA_FLAGS}}
-        await self.sio.emit("media", state, to=room_channel(session.room))  # the host's page shows it too
-        return {"ok": True}
+        await self.send("muted", Muted(kind=request.kind, by=session.name), to=peer_channel(peer.peer_id))
+        await self.send("media", MediaState.of(peer), to=room_channel(session.room))  # the host's page shows it too
+        return OK
 
-    async def ask_unmute(self, sid: str, *args: Any) -> dict[str, Any]:
-        request = parse(Mute, args)
+    async def ask_unmute(self, sid: str, request: Mute) -> Ok:
         session, _ = await self.host_of(sid)
         target = await self._target(session, request.peer_id)
         ask = UnmuteRequest(kind=request.kind, by=session.name)
-        await self.sio.emit("unmute-request", to_wire(ask), to=peer_channel(target.peer.peer_id))
-        return {"ok": True}
+        await self.send("unmute-request", ask, to=peer_channel(target.peer.peer_id))
+        return OK
 
-    async def remove(self, sid: str, *args: Any) -> dict[str, Any]:
-        request = parse(Target, args)
+    async def remove(self, sid: str, request: Target) -> Ok:
         session, _ = await self.host_of(sid)
         target = await self._target(session, request.peer_id)
         if target.peer.role == "recorder":  # removing the recorder stops the recording, and keeps the file
-            await self.sio.emit("recording-stop", {}, to=peer_channel(target.peer.peer_id))
-            return {"ok": True}
+            await self.send("recording-stop", Empty(), to=peer_channel(target.peer.peer_id))
+            return OK
         if target.peer.kind == "human":  # a bot's key is the server's own address: never ban that
             await self.store.ban(session.room, target.client, self.config.removal_ban)
         log.info("room %s: host %s removed %s", session.room, session.peer_id, target.peer.peer_id)
         await self._expel(target, Removed(reason="removed", by=session.name))
-        return {"ok": True}
+        return OK
 
     async def _expel(self, target: Member, why: Removed) -> None:
         """Take ``target`` out of its room and close its connection, on whichever process holds it."""
-        await self.sio.emit("removed", to_wire(why), to=peer_channel(target.peer.peer_id))
+        await self.send("removed", why, to=peer_channel(target.peer.peer_id))
         left = await self.store.leave(target.peer.peer_id)
         if left is None:
             return  # it left by itself meanwhile
-        await self.sio.emit(
-            "peer-left", {"peerId": target.peer.peer_id, "reason": "removed"}, to=room_channel(target.room)
-        )
+        gone = PeerLeft(peer_id=target.peer.peer_id, reason="removed")
+        await self.send("peer-left", gone, to=room_channel(target.room))
         await self.server.announce_state(target.room, left.state)
         # A Socket.IO disconnect (not a transport close): socket.io clients then stay disconnected.
         await self.sio.disconnect(target.sid)
         await self.server.rooms_changed()
 
-    async def lock(self, sid: str, *args: Any) -> dict[str, Any]:
-        request = parse(Lock, args)
+    async def lock(self, sid: str, request: Lock) -> Ok:
         session, _ = await self.host_of(sid)
         state = await self.store.update_state(session.room, {"locked": request.locked})
         await self.server.announce_state(session.room, state, host_was=session.peer_id)
-        return {"ok": True}
+        return OK
 
-    async def waiting_room(self, sid: str, *args: Any) -> dict[str, Any]:
-        request = parse(WaitingRoom, args)
+    async def waiting_room(self, sid: str, request: WaitingRoom) -> Ok:
         session, _ = await self.host_of(sid)
         state = await self.store.update_state(session.room, {"waiting_room": request.enabled})
         await self.server.announce_state(session.room, state, host_was=session.peer_id)
@@ -163,55 +160,52 @@ class Moderation:
             for entry in await self.store.waiting(session.room):
                 await self._admit(session.room, entry.id)
             await self.push_waiting(session.room, session.peer_id)
-        return {"ok": True}
+        return OK
 
-    async def admit(self, sid: str, *args: Any) -> dict[str, Any]:
-        request = parse(WaitingTarget, args)
+    async def admit(self, sid: str, request: WaitingTarget) -> Ok:
         session, _ = await self.host_of(sid)
         if not await self._admit(session.room, request.id):
             raise ProtocolError("unknown-peer", "nobody with that id is waiting; they may have given up")
         await self.push_waiting(session.room, session.peer_id)
-        return {"ok": True}
+        return OK
 
     async def _admit(self, room: str, entry_id: str) -> bool:
         if await self.store.take_waiting(room, entry_id) is None:
             return False
         ticket = self.secret.sign("admission", f"{room}:{entry_id}", ADMISSION_TICKET_SECONDS)
-        await self.sio.emit("admitted", to_wire(Admitted(ticket=ticket)), to=waiting_channel(entry_id))
+        await self.send("admitted", Admitted(ticket=ticket), to=waiting_channel(entry_id))
         return True
 
-    async def decline(self, sid: str, *args: Any) -> dict[str, Any]:
-        request = parse(WaitingTarget, args)
+    async def decline(self, sid: str, request: WaitingTarget) -> Ok:
         session, _ = await self.host_of(sid)
         if await self.store.take_waiting(session.room, request.id) is None:
             raise ProtocolError("unknown-peer", "nobody with that id is waiting; they may have given up")
         declined = Declined(message="The host did not let you in this time.")
-        await self.sio.emit("declined", to_wire(declined), to=waiting_channel(request.id))
+        await self.send("declined", declined, to=waiting_channel(request.id))
         await self.push_waiting(session.room, session.peer_id)
-        return {"ok": True}
+        return OK
 
-    async def end(self, sid: str, *args: Any) -> dict[str, Any]:
-        parse(Empty, args)
+    async def end(self, sid: str, request: Empty) -> Ok:
         session, _ = await self.host_of(sid)
         log.info("room %s: host %s ended the call for everyone", session.room, session.peer_id)
         declined = Declined(message="The host ended the call.")
         for entry in await self.store.waiting(session.room):
             if await self.store.take_waiting(session.room, entry.id) is not None:
-                await self.sio.emit("declined", to_wire(declined), to=waiting_channel(entry.id))
+                await self.send("declined", declined, to=waiting_channel(entry.id))
         why = Removed(reason="ended", by=session.name)
         for peer in await self.store.peers(session.room):
             if peer.peer_id == session.peer_id:
                 continue
             if peer.role == "recorder":  # it saves the file and leaves by itself
-                await self.sio.emit("recording-stop", {}, to=peer_channel(peer.peer_id))
+                await self.send("recording-stop", Empty(), to=peer_channel(peer.peer_id))
             elif (member := await self.store.member(peer.peer_id)) is not None:
                 await self._expel(member, why)
         await self.server.leave_room(sid, "left")
-        return {"ok": True}
+        return OK
 
     # ---- the waiting room ---------------------------------------------------------------------------
 
-    async def wait(self, sid: str, connection: Connection, room: str, name: str) -> dict[str, Any]:
+    async def wait(self, sid: str, connection: Connection, room: str, name: str) -> WaitReply:
         """Put a newcomer in the room's waiting room and tell the host."""
         if len(await self.store.waiting(room)) >= MAX_WAITING:
             raise ProtocolError("room-full", "too many people are already waiting to join this room: try later")
@@ -225,8 +219,8 @@ class Moderation:
         state = await self.store.state(room)
         await self.push_waiting(room, state.host if state else None)
         log.info("someone is waiting to join room %s", room)
-        error = ProtocolError("waiting", "the host has been told you are here and will let you in: please wait")
-        return {**error.ack(), "waitId": entry.id}
+        why = ErrorInfo(code="waiting", message="the host has been told you are here and will let you in: please wait")
+        return WaitReply(error=why, wait_id=entry.id)
 
     async def stop_waiting(self, connection: Connection, sid: str | None = None) -> None:
         """The socket no longer waits (it joined or left; ``sid`` None: it went away, and Socket.IO forgets its
@@ -247,4 +241,4 @@ class Moderation:
             return
         queue = await self.store.waiting(room)
         if queue or if_empty:
-            await self.sio.emit("waiting", to_wire(WaitingList(waiting=queue)), to=peer_channel(host))
+            await self.send("waiting", WaitingList(waiting=queue), to=peer_channel(host))

@@ -19,27 +19,43 @@ from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
+import msgspec
 import socketio
 
 from noom.bots import BotLauncher
 from noom.config import Config
 from noom.protocol import (
     CLIENT_EVENTS,
-    MEDIA_FLAGS,
+    SERVER_EVENTS,
     Answer,
     Chat,
     ChatMessage,
+    ChatReply,
+    EchoReply,
     Empty,
     Ice,
+    IceMessage,
+    IceServer,
+    IceServersReply,
     Join,
+    JoinReply,
+    LeaveReason,
     Media,
+    MediaState,
     Offer,
+    Ok,
     Peer,
     PeerKind,
+    PeerLeft,
     ProtocolError,
     RecordingInfo,
     Rename,
+    Renamed,
+    Reply,
+    RoomList,
+    RoomsReply,
     RoomState,
+    SdpMessage,
     bad_request,
     check_candidate,
     check_chat,
@@ -68,7 +84,21 @@ RELAYED_EVENTS = frozenset({"offer", "answer", "ice"})
 # Engine.IO packets carry at most one SDP plus JSON framing.
 MAX_PACKET_BYTES = 128 * 1024
 
-Handler = Callable[..., Awaitable[dict[str, Any]]]
+# A client event's handler: the sender's sid and the payload already decoded into the table's struct.
+Handler = Callable[[str, Any], Awaitable[Reply]]
+# What ``_guarded`` runs: the sid and the event's arguments as they arrived.
+RawHandler = Callable[[str, tuple[Any, ...]], Awaitable[Reply]]
+OK = Ok()
+
+
+def decoding(payload: type[msgspec.Struct], handler: Handler) -> RawHandler:
+    """``handler`` fed the event's arguments decoded into ``payload`` (``bad-request`` when they do not fit)."""
+
+    @functools.wraps(handler)
+    async def handle(sid: str, args: tuple[Any, ...]) -> Reply:
+        return await handler(sid, parse(payload, args))
+
+    return handle
 
 
 # How long a host whose connection dropped can rejoin and take the role back.
@@ -189,43 +219,53 @@ class SignalingServer:
             **self.moderation.handlers(),
         }
         check_handlers(handlers)
-        for event in CLIENT_EVENTS:
-            self.sio.on(event, self._guarded(event, handlers[event]))
-        unknown = self._guarded("*", self.unknown)
+        for event, spec in CLIENT_EVENTS.items():
+            self.sio.on(event, self._guarded(event, decoding(spec.payload, handlers[event])))
+        unknown = self._guarded("*", self._unknown)
 
-        async def catch_all(event: Any, sid: str, *args: Any) -> dict[str, Any]:
+        async def catch_all(event: Any, sid: str, *args: Any) -> Any:
             return await unknown(sid, event, *args)
 
         self.sio.on("*", catch_all)
 
     # ---- plumbing ---------------------------------------------------------------------------------
 
-    def _guarded(self, event: str, handler: Handler) -> Handler:
-        """Every ack is one object; a refused request becomes an error ack, never a traceback."""
+    def _guarded(self, event: str, handle: RawHandler) -> Callable[..., Awaitable[Any]]:
+        """The Socket.IO handler of ``event``: rate limit first, then ``handle``. Every ack is one object; a
+        refused request becomes an error ack, never a traceback.
 
-        @functools.wraps(handler)
-        async def run(sid: str, *args: Any) -> dict[str, Any]:
+        It takes ``*args`` so that a client sending no argument, or several, gets an answer instead of a
+        TypeError inside python-socketio."""
+
+        @functools.wraps(handle)
+        async def run(sid: str, *args: Any) -> Any:
             self.metrics.events.labels(event).inc()
             started = time.perf_counter()
             try:
                 connection = self.connections.get(sid)
                 if connection is not None and not connection.limiter.allow(event):
                     raise ProtocolError("rate-limited", "too many requests: slow down and try again in a moment")
-                ack = await handler(sid, *args)
+                reply = await handle(sid, args)
                 if event in RELAYED_EVENTS:
                     self.metrics.relay_latency.observe(time.perf_counter() - started)
-                return ack
+                return to_wire(reply)
             except ProtocolError as exc:
                 self.metrics.errors.labels(exc.code).inc()
                 if exc.code == "rate-limited" and connection is not None and not connection.limiter.strike():
                     await self._disconnect_abuser(sid, connection)
-                return exc.ack()
+                return to_wire(exc.reply())
             except Exception:
                 log.exception("event %r failed", event)
                 self.metrics.errors.labels("bad-request").inc()
-                return bad_request("the server could not handle this request; try again").ack()
+                return to_wire(bad_request("the server could not handle this request; try again").reply())
 
         return run
+
+    async def send(self, event: str, message: msgspec.Struct, to: str, skip_sid: str | None = None) -> None:
+        """Emit server event ``event`` to channel ``to``; its struct must be the protocol table's."""
+        if type(message) is not SERVER_EVENTS[event]:
+            raise TypeError(f"{event!r} carries {SERVER_EVENTS[event].__name__}, not {type(message).__name__}")
+        await self.sio.emit(event, to_wire(message), to=to, skip_sid=skip_sid)
 
     async def _disconnect_abuser(self, sid: str, connection: Connection) -> None:
         log.warning("disconnecting %s: it kept sending past its rate limits", connection.address)
@@ -262,12 +302,12 @@ class SignalingServer:
     async def _push_rooms(self) -> None:
         self._rooms_pushed_at = asyncio.get_running_loop().time()
         rooms = await self.store.rooms()
-        await self.sio.emit("rooms", {"rooms": to_wire(rooms)}, to=LOBBY)
+        await self.send("rooms", RoomList(rooms=rooms), to=LOBBY)
 
     async def push_rooms(self) -> None:
         await self.rooms_changed()
 
-    def ice_servers(self, peer_id: str) -> list[dict[str, Any]]:
+    def ice_servers(self, peer_id: str) -> list[IceServer]:
         """The configured ICE servers, plus TURN credentials made for this peer alone."""
         servers = list(self.config.ice_servers)
         if self.config.turn_urls and self.config.turn_secret:
@@ -280,7 +320,7 @@ class SignalingServer:
         """Peers another process held and lost (it died): tell their rooms (with a new host, if the host
         was among them), then the lobby."""
         for peer_id, room in gone:
-            await self.sio.emit("peer-left", {"peerId": peer_id, "reason": "disconnected"}, to=room_channel(room))
+            await self.send("peer-left", PeerLeft(peer_id=peer_id, reason="disconnected"), to=room_channel(room))
         for room, state in (states or {}).items():
             await self.announce_state(room, state)
         await self.push_rooms()
@@ -317,7 +357,7 @@ class SignalingServer:
         if eio_sid is not None:
             await self.sio.eio.disconnect(eio_sid)
 
-    async def leave_room(self, sid: str, reason: str, *, to_lobby: bool = True) -> None:
+    async def leave_room(self, sid: str, reason: LeaveReason, *, to_lobby: bool = True) -> None:
         """Take the socket's peer out of its room; ``to_lobby=False`` when it moves straight into another."""
         session = self.sessions.pop(sid, None)
         if session is None:
@@ -331,7 +371,7 @@ class SignalingServer:
                 await self.sio.enter_room(sid, LOBBY)
         if left is None:
             return  # already taken out (the host removed it, or the call ended): announced then
-        await self.sio.emit("peer-left", {"peerId": session.peer_id, "reason": reason}, to=channel, skip_sid=sid)
+        await self.send("peer-left", PeerLeft(peer_id=session.peer_id, reason=reason), to=channel, skip_sid=sid)
         log.info("peer %s left room %s (%s)", session.peer_id, session.room, reason)
         # A person's departure changes the room's state only when it hands the host role on. If the host's
         # connection merely dropped, its browser may take the role back when it rejoins (only a browser: its
@@ -348,17 +388,18 @@ class SignalingServer:
         """Tell the room its new state; a new host also gets the waiting queue it now answers for."""
         if state is None:
             return
-        await self.sio.emit("room-state", to_wire(state), to=room_channel(room))
+        await self.send("room-state", state, to=room_channel(room))
         if state.host is not None and state.host != host_was:
             await self.moderation.push_waiting(room, state.host, if_empty=False)
 
-    async def _relay(self, sid: str, event: str, to: str, data: dict[str, Any]) -> dict[str, Any]:
+    async def _relay(self, sid: str, event: str, to: str, message: SdpMessage | IceMessage) -> Ok:
+        """Hand ``message`` (its ``from`` still to be filled in) to peer ``to`` of the sender's room."""
         session = self._session(sid)
         if to == session.peer_id or await self.store.room_of(to) != session.room:
             raise ProtocolError("unknown-peer", "no peer with that id is in your room; it may have left")
-        data["from"] = session.peer_id
-        await self.sio.emit(event, data, to=peer_channel(to))
-        return {"ok": True}
+        message.from_ = session.peer_id
+        await self.send(event, message, to=peer_channel(to))
+        return OK
 
     # ---- connection lifecycle ---------------------------------------------------------------------
 
@@ -467,12 +508,11 @@ class SignalingServer:
         await self.sio.leave_room(sid, LOBBY)
         await self.sio.enter_room(sid, room_channel(room))
         await self.sio.enter_room(sid, peer_channel(peer.peer_id))
-        await self.sio.emit("peer-joined", to_wire(peer), to=room_channel(room), skip_sid=sid)
+        await self.send("peer-joined", peer, to=room_channel(room), skip_sid=sid)
         log.info("peer %s (%s) joined room %s", peer.peer_id, peer.kind, room)
         await self.rooms_changed()
 
-    async def join(self, sid: str, *args: Any) -> dict[str, Any]:
-        request = parse(Join, args)
+    async def join(self, sid: str, request: Join) -> Reply:
         room, name = self._check_join(request)
         connection = self._connection(sid)
         entry = await self._entry(connection, request, room)
@@ -508,28 +548,27 @@ class SignalingServer:
         ):
             # The host is back after a dropped connection: the role returns to it.
             state = await self.store.update_state(room, {"host": peer.peer_id}) or state
-            await self.sio.emit("room-state", to_wire(state), to=room_channel(room), skip_sid=sid)
+            await self.send("room-state", state, to=room_channel(room), skip_sid=sid)
             await self.moderation.push_waiting(room, peer.peer_id, if_empty=False)
         if peer.role == "recorder" and state.recording is None:
             # Started by an operator (``noom record``) rather than from the room: show it all the same.
             info = RecordingInfo(by=None, name=peer.name, since=int(time.time() * 1000))
             if await self.store.claim_recording(room, info):
                 state = await self.store.state(room) or state
-                await self.sio.emit("room-state", to_wire(state), to=room_channel(room), skip_sid=sid)
+                await self.send("room-state", state, to=room_channel(room), skip_sid=sid)
         if joined.state.host == peer.peer_id and joined.others:
             # The first person into a room that only had bots: everyone learns the new host, who gets the
             # queue of anyone left waiting (the waiting room stops nobody while there is no host).
-            await self.sio.emit("room-state", to_wire(state), to=room_channel(room), skip_sid=sid)
+            await self.send("room-state", state, to=room_channel(room), skip_sid=sid)
             await self.moderation.push_waiting(room, peer.peer_id, if_empty=False)
-        return {
-            "ok": True,
-            "peerId": peer.peer_id,
-            "room": room,
-            "peers": to_wire(joined.others),
-            "iceServers": self.ice_servers(peer.peer_id),
-            "chat": to_wire(joined.chat),
-            "state": to_wire(state),
-        }
+        return JoinReply(
+            peer_id=peer.peer_id,
+            room=room,
+            peers=joined.others,
+            ice_servers=self.ice_servers(peer.peer_id),
+            chat=joined.chat,
+            state=state,
+        )
 
     async def _join_store(
         self, sid: str, room: str, peer: Peer, password: str | None, unlisted: bool, entry: Entry
@@ -547,73 +586,64 @@ class SignalingServer:
         async with self.passwords.attempt(address, room):
             return await self.store.join(room, peer, password, self.config.capacity, unlisted, **seat)
 
-    async def unknown(self, sid: str, event: Any, *args: Any) -> dict[str, Any]:
+    async def _unknown(self, sid: str, args: tuple[Any, ...]) -> Reply:
+        event = args[0] if args else ""
         raise bad_request(f"there is no event named {str(event)[:64]!r} in protocol v1: see docs/protocol.md")
 
-    async def leave(self, sid: str, *args: Any) -> dict[str, Any]:
-        parse(Empty, args)
+    async def leave(self, sid: str, request: Empty) -> Ok:
         connection = self.connections.get(sid)
         if sid not in self.sessions and connection is not None and connection.waiting is not None:
             await self.moderation.stop_waiting(connection, sid)  # leaving the waiting room
-            return {"ok": True}
+            return OK
         self._session(sid)
         await self.leave_room(sid, "left")
-        return {"ok": True}
+        return OK
 
-    async def offer(self, sid: str, *args: Any) -> dict[str, Any]:
-        request = parse(Offer, args)
+    async def offer(self, sid: str, request: Offer) -> Ok:
         sdp = check_sdp(request.sdp, self.config.limits)
-        return await self._relay(sid, "offer", request.to, {"sdp": sdp})
+        return await self._relay(sid, "offer", request.to, SdpMessage(from_="", sdp=sdp))
 
-    async def answer(self, sid: str, *args: Any) -> dict[str, Any]:
-        request = parse(Answer, args)
+    async def answer(self, sid: str, request: Answer) -> Ok:
         sdp = check_sdp(request.sdp, self.config.limits)
-        return await self._relay(sid, "answer", request.to, {"sdp": sdp})
+        return await self._relay(sid, "answer", request.to, SdpMessage(from_="", sdp=sdp))
 
-    async def ice(self, sid: str, *args: Any) -> dict[str, Any]:
-        request = parse(Ice, args)
+    async def ice(self, sid: str, request: Ice) -> Ok:
         candidate = check_candidate(request.candidate, self.config.limits)
-        return await self._relay(sid, "ice", request.to, {"candidate": candidate})
+        return await self._relay(sid, "ice", request.to, IceMessage(from_="", candidate=candidate))
 
-    async def chat(self, sid: str, *args: Any) -> dict[str, Any]:
-        request = parse(Chat, args)
+    async def chat(self, sid: str, request: Chat) -> ChatReply:
         text = check_chat(request.text, self.config.limits)
         session = self._session(sid)
         message = ChatMessage(
             id=new_id(), from_=session.peer_id, name=session.name, text=text, ts=int(time.time() * 1000)
         )
         await self.store.add_chat(session.room, message, self.config.chat_history)
-        wire = to_wire(message)
-        await self.sio.emit("chat", wire, to=room_channel(session.room), skip_sid=sid)
-        return {"ok": True, "message": wire}
+        await self.send("chat", message, to=room_channel(session.room), skip_sid=sid)
+        return ChatReply(message=message)
 
-    async def media(self, sid: str, *args: Any) -> dict[str, Any]:
-        changes = parse(Media, args).changes()
+    async def media(self, sid: str, request: Media) -> Ok:
+        changes = request.changes()
         if not changes:
             raise bad_request("send at least one of audio, video, screen, hand as true or false")
         session = self._session(sid)
         peer = await self.store.update_peer(session.peer_id, changes)
         if peer is None:
             raise ProtocolError("not-in-room", "join a room first")
-        state = {"peerId": peer.peer_id, **{flag: getattr(peer, flag) for flag in MEDIA_FLAGS}}
-        await self.sio.emit("media", state, to=room_channel(session.room), skip_sid=sid)
-        return {"ok": True}
+        await self.send("media", MediaState.of(peer), to=room_channel(session.room), skip_sid=sid)
+        return OK
 
-    async def rename(self, sid: str, *args: Any) -> dict[str, Any]:
-        request = parse(Rename, args)
+    async def rename(self, sid: str, request: Rename) -> Ok:
         name = check_name(request.name, self.config.limits)
         session = self._session(sid)
         if await self.store.update_peer(session.peer_id, {"name": name}) is None:
             raise ProtocolError("not-in-room", "join a room first")
         session.name = name
-        await self.sio.emit(
-            "peer-renamed", {"peerId": session.peer_id, "name": name}, to=room_channel(session.room), skip_sid=sid
-        )
-        return {"ok": True}
+        renamed = Renamed(peer_id=session.peer_id, name=name)
+        await self.send("peer-renamed", renamed, to=room_channel(session.room), skip_sid=sid)
+        return OK
 
-    async def rooms(self, sid: str, *args: Any) -> dict[str, Any]:
-        parse(Empty, args)
-        return {"ok": True, "rooms": to_wire(await self.store.rooms())}
+    async def rooms(self, sid: str, request: Empty) -> RoomsReply:
+        return RoomsReply(rooms=await self.store.rooms())
 
     # ---- room authority: who may do what (docs/protocol.md §4a) ----------------------------------
 
@@ -625,13 +655,11 @@ class SignalingServer:
             raise ProtocolError("not-in-room", "join a room first")
         return session, state
 
-    async def refresh_ice_servers(self, sid: str, *args: Any) -> dict[str, Any]:
-        parse(Empty, args)
+    async def refresh_ice_servers(self, sid: str, request: Empty) -> IceServersReply:
         session = self._session(sid)
-        return {"ok": True, "iceServers": self.ice_servers(session.peer_id)}
+        return IceServersReply(ice_servers=self.ice_servers(session.peer_id))
 
-    async def recording_start(self, sid: str, *args: Any) -> dict[str, Any]:
-        parse(Empty, args)
+    async def recording_start(self, sid: str, request: Empty) -> Ok:
         session, _ = await self.member_state(sid)
         if session.kind != "human":
             raise not_allowed("only people in the call can start a recording")
@@ -651,12 +679,11 @@ class SignalingServer:
             raise ProtocolError("busy", "the recorder could not start: try again in a moment") from None
         state = await self.store.state(session.room)
         if state is not None and state.recording == info:
-            await self.sio.emit("room-state", to_wire(state), to=room_channel(session.room))
+            await self.send("room-state", state, to=room_channel(session.room))
         log.info("room %s: %s started a recording", session.room, session.peer_id)
-        return {"ok": True}
+        return OK
 
-    async def recording_stop(self, sid: str, *args: Any) -> dict[str, Any]:
-        parse(Empty, args)
+    async def recording_stop(self, sid: str, request: Empty) -> Ok:
         session, state = await self.member_state(sid)
         if state.recording is None:
             raise ProtocolError("not-recording", "this call is not being recorded")
@@ -667,12 +694,11 @@ class SignalingServer:
             raise ProtocolError("not-recording", "the recording is still starting: try again in a moment")
         for recorder in recorders:
             # Through its own channel, so the stop reaches whichever process runs the recorder.
-            await self.sio.emit("recording-stop", {}, to=peer_channel(recorder.peer_id))
+            await self.send("recording-stop", Empty(), to=peer_channel(recorder.peer_id))
         log.info("room %s: %s stopped the recording", session.room, session.peer_id)
-        return {"ok": True}
+        return OK
 
-    async def echo_start(self, sid: str, *args: Any) -> dict[str, Any]:
-        parse(Empty, args)
+    async def echo_start(self, sid: str, request: Empty) -> EchoReply:
         if sid in self.sessions:
             raise bad_request("leave your call before testing your camera and microphone")
         connection = self._connection(sid)
@@ -681,4 +707,4 @@ class SignalingServer:
         if self.bots is None:
             raise ProtocolError("no-bots", "this server runs no echo tests: ask its operator to run bots")
         echo = await self.bots.start_echo(connection.server_url, sid, connection.address)
-        return {"ok": True, "room": echo.room, "password": echo.password}
+        return EchoReply(room=echo.room, password=echo.password)

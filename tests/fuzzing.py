@@ -10,18 +10,22 @@ import logging
 from typing import Any, get_args
 
 import aiohttp
+import msgspec
 
-from noom.protocol import ErrorCode
+from noom.protocol import CLIENT_EVENTS, ErrorCode, to_wire
 from noom.signaling.channels import LOBBY, peer_channel, room_channel, waiting_channel
 from noom.signaling.server import SignalingServer
 
 ERROR_CODES = set(get_args(ErrorCode))
 
 
-def assert_ack_shape(ack: Any) -> None:
-    """Every ack is ``{"ok": true, ...}`` or ``{"ok": false, "error": {"code", "message"}}`` (docs/protocol.md)."""
+def assert_ack_shape(ack: Any, event: str | None = None) -> None:
+    """Every ack is ``{"ok": true, ...}`` or ``{"ok": false, "error": {"code", "message"}}`` (docs/protocol.md);
+    a success ack of a table ``event`` is exactly its reply struct: every field, and nothing else."""
     assert isinstance(ack, dict) and isinstance(ack.get("ok"), bool), ack
     if ack["ok"]:
+        if event in CLIENT_EVENTS:
+            assert to_wire(msgspec.convert(ack, CLIENT_EVENTS[event].reply)) == ack, ack
         return
     error = ack.get("error")
     # Only a join that waits for the host carries more: the id of its place in the queue.

@@ -2,8 +2,9 @@
 
 import re
 from pathlib import Path
+from typing import get_args
 
-from noom.protocol import CLIENT_EVENTS, SERVER_EVENTS
+from noom.protocol import CLIENT_EVENTS, SERVER_EVENTS, ErrorCode
 
 DOC = (Path(__file__).parent.parent / "docs" / "protocol.md").read_text()
 
@@ -19,3 +20,7 @@ def test_every_client_event_is_documented_and_every_documented_one_is_in_the_tab
 
 def test_every_server_event_is_documented_and_every_documented_one_is_in_the_table() -> None:
     assert _table_events("## 5. Server", "## 6. Limits") == set(SERVER_EVENTS)
+
+
+def test_the_documented_error_codes_are_the_protocols() -> None:
+    assert _table_events("## 2. Requests", "## 3. Objects") == set(get_args(ErrorCode))

@@ -3,6 +3,7 @@
 // chat, media, rename, rooms, errors and leave, checking every ack and every event against the document.
 // Usage: node tests/node/protocol_client.mjs http://127.0.0.1:PORT   (exits 1 on the first mismatch)
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 
 const require = createRequire(new URL("../../web/package.json", import.meta.url));
@@ -10,21 +11,16 @@ const { io } = require("socket.io-client");
 
 const URL_ = process.argv[2];
 const WAIT_MS = 5000;
-const ERROR_CODES = [
-  "bad-request",
-  "room-full",
-  "wrong-password",
-  "not-in-room",
-  "unknown-peer",
-  "rate-limited",
-  "not-allowed",
-  "room-locked",
-  "waiting",
-  "already-recording",
-  "not-recording",
-  "busy",
-];
+// The error codes are the table of §2 in the document itself, so this client can never fall behind it.
+const ERROR_CODES = errorCodes(readFileSync(new URL("../../docs/protocol.md", import.meta.url), "utf8"));
 const ROOM = "conformance-1";
+
+function errorCodes(doc) {
+  const section = doc.slice(doc.indexOf("## 2. Requests"), doc.indexOf("## 3. Objects"));
+  const codes = [...section.matchAll(/^\| `([a-z-]+)` \|/gm)].map((match) => match[1]);
+  assert.ok(codes.length > 0, "docs/protocol.md §2 lists no error codes");
+  return codes;
+}
 
 class Client {
   constructor(label, transports) {
