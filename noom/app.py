@@ -14,7 +14,7 @@ from aiohttp import web
 
 from noom.config import Config
 from noom.secret import SECRET_KEY, ServerSecret, new_secret
-from noom.signaling import engineio_patch
+from noom.signaling import engineio_patch, socketio_patch
 from noom.signaling.cluster import Cluster
 from noom.signaling.engine import RedisManager
 from noom.signaling.memory import MemoryRoomStore
@@ -39,7 +39,9 @@ def new_process_id() -> str:
 
 
 def make_app(config: Config, store: RoomStore | None = None) -> web.Application:
-    engineio_patch.install()  # version-checked: upstream's loops stay when python-engineio changed
+    # Version-checked: upstream's code stays in charge when python-engineio or python-socketio changed.
+    engineio_patch.install()
+    socketio_patch.install()
     app = web.Application()
     process_id = new_process_id()
     cluster: Cluster | None = None

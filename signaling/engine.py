@@ -4,8 +4,9 @@ Profiling the relay path (docs/benchmarks.md) showed most of the time outside ou
 websocket permessage-deflate, the stdlib JSON codec, a recursive scan of every outgoing payload for
 binary parts, and a task created per recipient of each emit. Each piece here removes one of those
 through python-socketio's own extension points (``serializer=``, ``client_manager``) or engineio's
-websocket driver table. The replaced Engine.IO socket loops live in ``engineio_patch`` (installed by the
-app factory, version-checked).
+websocket driver table. Where that means overriding or calling python-socketio's private methods, the
+overrides act only once ``socketio_patch.install()`` has checked upstream's code; the replaced Engine.IO
+socket loops and websocket driver live in ``engineio_patch``. Both are installed by the app factory.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import engineio.async_drivers.aiohttp as eio_aiohttp
 import msgspec
 import socketio
-from aiohttp.web import WebSocketResponse
 from engineio import packet as eio_packet
 from socketio import packet as sio_packet
+
+from . import engineio_patch, socketio_patch
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ class DirectEmit(socketio.AsyncManager):
         to: str | None = None,
         **kwargs: Any,
     ) -> None:
-        if callback is not None or namespace not in self.rooms:
+        if callback is not None or namespace not in self.rooms or not socketio_patch.installed():
             await super().emit(event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, to=to, **kwargs)
             return
         args = list(data) if isinstance(data, tuple) else ([] if data is None else [data])
@@ -119,19 +120,6 @@ class RedisManager(socketio.AsyncRedisManager, DirectEmit):
     through ``DirectEmit`` (the method order puts it between the queue and ``AsyncManager``)."""
 
 
-class _PlainWebSocket(eio_aiohttp.WebSocket):
-    """engineio's aiohttp websocket without permessage-deflate: Socket.IO's messages are small JSON,
-    where zlib cost 8-37% of relay throughput and about 3× the memory per connection."""
-
-    async def __call__(self, environ: dict[str, Any]) -> WebSocketResponse:
-        request = environ["aiohttp.request"]
-        self._sock = WebSocketResponse(max_msg_size=self.server.max_http_buffer_size, compress=False)
-        await self._sock.prepare(request)
-        self.environ = environ
-        await self.handler(self)
-        return self._sock
-
-
 class Server(socketio.AsyncServer):
     """``AsyncServer`` with the pieces above, and reserved event names refused."""
 
@@ -139,12 +127,17 @@ class Server(socketio.AsyncServer):
         # serializer=, not json=: python-socketio's json= rewrites the json of the stock Packet classes
         # (socketio's and engineio's) for every client in the process; our subclass carries its own.
         super().__init__(client_manager=client_manager or Manager(), serializer=Packet, **kwargs)
-        self.eio._async = {**self.eio._async, "websocket": _PlainWebSocket}
+        plain = engineio_patch.plain_websocket()
+        if plain is not None:
+            self.eio._async = {**self.eio._async, "websocket": plain}
 
     async def _handle_event(self, eio_sid: str, namespace: str, id: int | None, data: Any) -> None:
         # python-socketio dispatches a client-sent "disconnect" event to the disconnect handler, which
         # would drop a peer whose socket is still open. Reserved names are never client events. An event
         # is a list starting with its name: a packet like 42"join" would otherwise run "j" with "o", "i", "n".
+        if not socketio_patch.installed():
+            await super()._handle_event(eio_sid, namespace, id, data)
+            return
         if not isinstance(data, list) or not data or not isinstance(data[0], str) or data[0] in RESERVED_EVENTS:
             name = data[0] if isinstance(data, list) and data and isinstance(data[0], str) else type(data).__name__
             log.warning("ignored a client event with a reserved or invalid name: %r", name[:64])
@@ -155,6 +148,9 @@ class Server(socketio.AsyncServer):
         # Event handlers never raise (SignalingServer guards them), so a ValueError here is python-socketio
         # refusing the packet itself (undecodable, unexpected binary, unknown type). Close the connection,
         # as the JavaScript server does, with a warning instead of engineio's traceback.
+        if not socketio_patch.installed():
+            await super()._handle_eio_message(eio_sid, data)
+            return
         try:
             await super()._handle_eio_message(eio_sid, data)
         except ValueError as exc:

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import logging
 
+import engineio.async_drivers.aiohttp as eio_aiohttp
 import pytest
+import socketio
 from aiortc import jitterbuffer, rtcrtpreceiver, rtp
 from engineio.async_socket import AsyncSocket
 
+from noom.app import SIGNALING_KEY
 from noom.media import rtp_fastpath
-from noom.signaling import engineio_patch
+from noom.signaling import engineio_patch, socketio_patch
 
 from .helpers import RunningServer
 
@@ -68,9 +71,62 @@ def test_the_server_leaves_other_socketio_clients_codecs_alone(server: RunningSe
     import engineio.packet
     import socketio.packet
 
-    from noom.app import SIGNALING_KEY
     from noom.signaling.engine import MsgspecJSON, Packet
 
     assert server.app[SIGNALING_KEY].sio.packet_class is Packet and Packet.json is MsgspecJSON
     # Bots' and tests' clients in this process keep the stock codecs.
     assert socketio.packet.Packet.json is not MsgspecJSON and engineio.packet.Packet.json is engineio.json
+
+
+def test_the_socketio_overrides_and_the_plain_websocket_are_in_place_on_the_tested_versions(
+    server: RunningServer,
+) -> None:
+    # Fails when python-socketio changed a method signaling/engine.py overrides or calls: re-check engine.py,
+    # then socketio_patch's digests (likewise engineio's websocket driver and engineio_patch).
+    assert socketio_patch.install() and socketio_patch.installed()
+    assert server.app[SIGNALING_KEY].sio.eio._async["websocket"] is engineio_patch.PlainWebSocket
+
+
+async def test_a_changed_socketio_method_leaves_upstream_in_place(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, make_server, connect
+) -> None:
+    socketio_patch.uninstall()  # the next make_app installs it again for the other tests
+    upstream_handle_event = socketio.AsyncServer._handle_event
+
+    async def changed_handle_event(self, eio_sid, namespace, id, data):  # a new upstream release, say
+        return await upstream_handle_event(self, eio_sid, namespace, id, data)
+
+    monkeypatch.setattr(socketio.AsyncServer, "_handle_event", changed_handle_event)
+    with caplog.at_level(logging.WARNING, logger=socketio_patch.__name__):
+        server: RunningServer = await make_server()
+    warnings = [r.getMessage() for r in caplog.records if r.name == socketio_patch.__name__]
+    assert len(warnings) == 1 and "AsyncServer._handle_event" in warnings[0] and "unchanged" in warnings[0], warnings
+    assert not socketio_patch.installed()
+    # The server works on upstream's dispatch and emit: two people join, relay and chat.
+    alice = await connect(server)
+    bob = await connect(server)
+    await alice.join("upstream-dispatch", "Alice")
+    await bob.join("upstream-dispatch", "Bob")
+    assert await bob.call("ice", {"to": alice.peer_id, "candidate": None}) == {"ok": True}
+    assert (await alice.next("ice"))["from"] == bob.peer_id
+    assert (await bob.call("chat", {"text": "hi"}))["ok"]
+    assert (await alice.next("chat"))["text"] == "hi"
+
+
+async def test_a_changed_websocket_driver_leaves_engineios_in_place(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, make_server, connect
+) -> None:
+    upstream_call = eio_aiohttp.WebSocket.__call__
+
+    async def changed_call(self, environ):  # a new upstream release, say
+        return await upstream_call(self, environ)
+
+    monkeypatch.setattr(eio_aiohttp.WebSocket, "__call__", changed_call)
+    with caplog.at_level(logging.WARNING, logger=engineio_patch.__name__):
+        server: RunningServer = await make_server()
+    warnings = [r.getMessage() for r in caplog.records if r.name == engineio_patch.__name__]
+    assert len(warnings) == 1 and "WebSocket.__call__" in warnings[0], warnings
+    assert server.app[SIGNALING_KEY].sio.eio._async["websocket"] is eio_aiohttp.WebSocket
+    alice = await connect(server)
+    await alice.join("upstream-driver", "Alice")
+    assert (await alice.call("rooms"))["ok"]

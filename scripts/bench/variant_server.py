@@ -29,14 +29,14 @@ LEVERS = {
 
 def undo(lever: str) -> None:
     if lever == "no-deflate":
-        engine._PlainWebSocket = eio_aiohttp.WebSocket  # type: ignore[misc]
+        engineio_patch.PlainWebSocket = eio_aiohttp.WebSocket  # type: ignore[misc]
     elif lever == "msgspec":
         engine.MsgspecJSON = eio_json  # type: ignore[misc,assignment]
         engine.Packet = socketio.packet.Packet  # type: ignore[misc]
     elif lever == "direct-emit":
         engine.Manager = socketio.AsyncManager  # type: ignore[misc]
     elif lever == "engineio-loops":
-        engineio_patch.install = lambda: False  # type: ignore[assignment]  # make_app leaves upstream's loops
+        engineio_patch._install_loops = lambda: []  # make_app leaves upstream's loops
     elif lever == "uvloop":
         cli.new_event_loop = asyncio.new_event_loop  # type: ignore[assignment]
     else:
