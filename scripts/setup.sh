@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up everything Noom needs on a fresh machine, idempotently:
-#   - Debian packages (only with --system): chromium, redis-server, coturn, iproute2 for the test suite;
+#   - Debian packages (only with --system): chromium, redis-server, coturn, iproute2, iptables for the test suite;
 #   - a virtualenv in .venv with the locked dependencies (requirements.lock, dev extra included) and Noom
 #     itself installed editable;
 #   - the browser client's npm packages in web/node_modules, and the files the pages use from them copied

@@ -10,6 +10,10 @@ Layout (inside the namespace scripts/netns.sh made, so nothing here can reach th
 Namespace names live in /run/netns, which other test runs on the machine share, hence the pid in them.
 Chromium is started inside a namespace through a wrapper executable (``exec ip netns exec NAME chromium``),
 which Playwright launches as its ``executable_path``.
+
+Impairments: bandwidth by ``tc`` (tbf), an outage by iptables DROP rules, delay and random loss by the
+kernel's netem qdisc where it has one and otherwise by ``tests/nfqueue_netem.py`` (the same, in user space,
+over NFQUEUE) — this project's CI kernel has no ``sch_netem``.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .browser_fixtures import CHROMIUM
+from .services import ROOT
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +55,8 @@ class Participant:
     wrapper: Path
     host_dev: str = field(init=False)
     dev: str = field(init=False)
+    # The user-space netem (tests/nfqueue_netem.py) while one runs for this participant.
+    _delayer: subprocess.Popen[str] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.host_dev = f"nlh{self.index}"
@@ -78,25 +86,50 @@ class Participant:
         self.clear("down")
         return True
 
+    def _iptables(self, *args: str) -> None:
+        run("ip", "netns", "exec", self.netns, "iptables", "-w", *args)
+
+    def _filter_both_ways(self, *target: str) -> None:
+        """Send everything that crosses this participant's link, both ways, to ``target`` (loopback untouched)."""
+        self._iptables("-A", "OUTPUT", "-o", self.dev, "-j", *target)
+        self._iptables("-A", "INPUT", "-i", self.dev, "-j", *target)
+
     def outage(self) -> None:
-        """Drop what crosses the link both ways, with the link itself up (as when a router's uplink dies).
-        netem ``loss 100%`` where the kernel has netem; else a 1 kbit/s tbf with a one-packet bucket, which
-        lets through about one packet in 12 s (no STUN consent, no media: an outage for the browsers)."""
-        netem = self.has_qdisc("netem", "loss", "0%")
-        for direction in ("up", "down"):
-            if netem:
-                self.impair(direction, "netem", "loss", "100%")
-            else:
-                self.impair(direction, "tbf", "rate", "1kbit", "burst", "1600", "limit", "1600")
+        """Drop what crosses the link both ways, with the link itself up (as when a router's uplink dies)."""
+        log.info("participant %d's link drops everything", self.index)
+        self._filter_both_ways("DROP")
+
+    def netem(self, delay_ms: int, loss: float) -> None:
+        """Delay each packet by ``delay_ms`` and drop a ``loss`` share of them, each way: by the kernel's netem
+        where it has one, else by the user-space one (nfqueue_netem, held packets in the kernel's queue)."""
+        if self.has_qdisc("netem", "loss", "0%"):
+            for direction in ("up", "down"):
+                self.impair(direction, "netem", "delay", f"{delay_ms}ms", "loss", f"{100 * loss:g}%")
+            return
+        log.info("participant %d: %d ms, %g%% loss each way in user space", self.index, delay_ms, 100 * loss)
+        command = [sys.executable, "-m", "tests.nfqueue_netem", "--delay-ms", str(delay_ms), "--loss", str(loss)]
+        self._delayer = subprocess.Popen(
+            ["ip", "netns", "exec", self.netns, *command], cwd=ROOT, stdout=subprocess.PIPE, text=True
+        )
+        assert self._delayer.stdout is not None
+        if self._delayer.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"tests/nfqueue_netem.py did not start (exit code {self._delayer.wait(5)})")
+        self._filter_both_ways("NFQUEUE", "--queue-num", "0", "--queue-bypass")
 
     def clear(self, direction: str | None = None) -> None:
-        """Back to the default qdisc (one direction, or both)."""
+        """Back to the default qdisc (one direction, or both), and no filter rules or user-space netem."""
         for d in (direction,) if direction else ("up", "down"):
             try:
                 self._tc(d, "del")
             except RuntimeError as exc:  # nothing to delete: already clear
                 if "No such file" not in str(exc) and "Cannot delete qdisc with handle of zero" not in str(exc):
                     raise
+        if direction is None:
+            self._iptables("-F")
+            if self._delayer is not None:
+                self._delayer.terminate()
+                self._delayer.wait(5)
+                self._delayer = None
         log.info("participant %d's link is clear", self.index)
 
     def chromium_args(self, server_url: str) -> list[str]:
@@ -137,6 +170,9 @@ class NetLab:
 
     def down(self) -> None:
         for p in self.participants:
+            if p._delayer is not None:
+                p._delayer.kill()
+                p._delayer.wait()
             for args in (("ip", "link", "del", p.host_dev), ("ip", "netns", "del", p.netns)):
                 try:
                     run(*args)
