@@ -7,8 +7,6 @@ import asyncio
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -114,13 +112,6 @@ async def test_a_password_attempt_keeps_only_wrong_tries() -> None:
     with pytest.raises(ProtocolError) as limited:
         await join(None)  # counted: even the right password waits now
     assert limited.value.code == "rate-limited" and "wait 1 s" in limited.value.message
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path).start()
-    yield server
-    server.stop()
 
 
 async def test_password_tries_are_shared_through_redis(make_server, redis_server: RedisServer) -> None:

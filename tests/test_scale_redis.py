@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -18,13 +18,6 @@ from .services import NoomProcess, RedisServer, eventually
 
 # Short enough that a crash is noticed quickly in tests; the bound on removal is about 4/3 of it.
 HEARTBEAT_TTL = 1.5
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -219,7 +212,7 @@ async def test_redis_restart_keeps_the_rooms_of_connected_peers(start_noom, conn
         await redis.aclose()
     assert (await alice.call("chat", {"text": "still here"}))["ok"]
     assert (await bob.next("chat", timeout=10))["text"] == "still here"
-    assert (await alice.call("offer", {"to": bob.peer_id, "sdp": "v=0"}))["ok"]
+    assert (ack := await alice.call("offer", {"to": bob.peer_id, "sdp": "v=0"}))["ok"], ack
     assert (await bob.next("offer"))["from"] == alice.peer_id
     # Bob's media state came back with him.
     carol = await connect(b)

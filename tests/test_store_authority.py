@@ -5,50 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
 
-from noom.protocol import Peer, ProtocolError, RecordingInfo, WaitingEntry
-from noom.signaling.memory import MemoryRoomStore
+from noom.protocol import RecordingInfo, WaitingEntry
 from noom.signaling.redis_store import RedisRoomStore
 from noom.signaling.state import RoomStore
 
 from .services import RedisServer
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(Path(tmp_path_factory.mktemp("redis"))).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(params=["memory", "redis"])
-async def store(request: pytest.FixtureRequest) -> AsyncIterator[RoomStore]:
-    if request.param == "memory":
-        yield MemoryRoomStore()
-        return
-    redis_server: RedisServer = request.getfixturevalue("redis_server")
-    made = RedisRoomStore(redis_server.url, "proc-" + secrets.token_hex(3))
-    await made.redis.flushdb()
-    yield made
-    await made.close()
-
-
-def human(peer_id: str) -> Peer:
-    return Peer(peer_id=peer_id, name=peer_id.title())
-
-
-def bot(peer_id: str, role: str = "recorder") -> Peer:
-    return Peer(peer_id=peer_id, name=peer_id.title(), kind="bot", role=role)  # type: ignore[arg-type]
-
-
-async def refusal(code: str, joining: object) -> None:
-    with pytest.raises(ProtocolError) as caught:
-        await joining  # type: ignore[misc]
-    assert caught.value.code == code
+from .store_fixtures import bot, human, refusal
 
 
 async def test_first_human_hosts_and_the_longest_present_human_takes_over(store: RoomStore) -> None:
@@ -155,9 +121,9 @@ async def test_media_changes_keep_the_seat(store: RoomStore) -> None:
 
 
 @pytest.fixture
-async def processes(redis_server: RedisServer) -> AsyncIterator[tuple[RedisRoomStore, RedisRoomStore]]:
-    a = RedisRoomStore(redis_server.url, "proc-a-" + secrets.token_hex(3))
-    b = RedisRoomStore(redis_server.url, "proc-b-" + secrets.token_hex(3))
+async def processes(module_redis: RedisServer) -> AsyncIterator[tuple[RedisRoomStore, RedisRoomStore]]:
+    a = RedisRoomStore(module_redis.url, "proc-a-" + secrets.token_hex(3))
+    b = RedisRoomStore(module_redis.url, "proc-b-" + secrets.token_hex(3))
     await a.redis.flushdb()
     yield a, b
     await a.close()
