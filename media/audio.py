@@ -20,6 +20,22 @@ SILENCE_DBFS = -60.0
 _PACKED = {"s16": (np.int16, 32768.0), "s32": (np.int32, 2147483648.0), "flt": (np.float32, 1.0)}
 
 
+class Pacer:
+    """Paces a synthetic track's ``recv()`` in real time: media time ``seconds`` is due that long after the
+    first frame, wherever the caller is late or early (no drift from sleeping a fixed step)."""
+
+    def __init__(self) -> None:
+        self._start: float | None = None
+
+    async def wait_until(self, seconds: float) -> None:
+        if self._start is None:
+            self._start = time.monotonic()
+            return
+        wait = self._start + seconds - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+
 def mono(frame: av.AudioFrame) -> np.ndarray:
     """An audio frame as mono float32 samples in [-1, 1]."""
     channels = len(frame.layout.channels)
@@ -89,15 +105,10 @@ class ToneTrack(MediaStreamTrack):
         t = np.arange(SAMPLE_RATE + self._samples) / SAMPLE_RATE
         self._wave = (amplitude * 32767 * np.sin(2 * np.pi * self.hz * t)).astype(np.int16)
         self._pts = 0
-        self._start: float | None = None
+        self._pacer = Pacer()
 
     async def recv(self) -> av.AudioFrame:
-        if self._start is None:
-            self._start = time.monotonic()
-        else:
-            wait = self._start + self._pts / SAMPLE_RATE - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
+        await self._pacer.wait_until(self._pts / SAMPLE_RATE)
         offset = self._pts % SAMPLE_RATE
         wave = self._wave[offset : offset + self._samples]
         frame = av.AudioFrame.from_ndarray(wave.reshape(1, -1), format="s16", layout="mono")

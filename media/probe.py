@@ -4,7 +4,6 @@ frames coming back through the echo bot, the round-trip latency)."""
 
 from __future__ import annotations
 
-import asyncio
 import fractions
 import logging
 import secrets
@@ -21,7 +20,7 @@ from aiortc.mediastreams import MediaStreamError
 from noom.protocol import Peer
 
 from . import pattern
-from .audio import SAMPLE_RATE, ToneTrack, dominant_tone, level_dbfs, mono
+from .audio import SAMPLE_RATE, Pacer, ToneTrack, dominant_tone, level_dbfs, mono
 from .participant import Participant
 
 log = logging.getLogger(__name__)
@@ -52,15 +51,10 @@ class PatternTrack(MediaStreamTrack):
         self._buffer = np.full((height * 3 // 2, width), 128, dtype=np.uint8)
         self._luma = self._buffer[:height]
         self._count = 0
-        self._start: float | None = None
+        self._pacer = Pacer()
 
     async def recv(self) -> av.VideoFrame:
-        if self._start is None:
-            self._start = time.monotonic()
-        else:
-            wait = self._start + self._count / self.fps - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
+        await self._pacer.wait_until(self._count / self.fps)
         pattern.draw(self._luma, pattern.Stamp(self.tag, self._count, pattern.now_ms()))
         frame = av.VideoFrame.from_ndarray(self._buffer, format="yuv420p")
         frame.pts = int(self._count * VIDEO_CLOCK / self.fps)
