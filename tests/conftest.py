@@ -8,7 +8,7 @@ import pytest
 from .helpers import Client, RunningServer, test_config
 
 # Playwright fixtures for the browser tests live in their own module.
-pytest_plugins = ["tests.browser_fixtures", "tests.store_fixtures"]
+pytest_plugins = ["tests.browser_fixtures", "tests.service_fixtures"]
 
 
 @pytest.fixture

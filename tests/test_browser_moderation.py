@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 from playwright.async_api import Locator, Page
@@ -428,34 +427,29 @@ async def _turn_username(page: Page, peer_id: str) -> str:
 # ---- two processes on one Redis -------------------------------------------------------------------------
 
 
-async def test_the_host_on_one_process_removes_someone_on_the_other(browsers: Browsers, tmp_path: Path) -> None:
-    redis = RedisServer(tmp_path).start()
-    flags = ("--redis-url", redis.url, "--shutdown-timeout", "2")
-    one = NoomProcess(*flags, log=tmp_path / "one.log")
-    two = NoomProcess(*flags, log=tmp_path / "two.log")
-    try:
-        await one.start()
-        await two.start()
-        alice, bob, carol = [await browsers.page(n) for n in ("alice", "bob", "carol")]
-        await join(alice, one.url, "across", "Alice")
-        await join(bob, two.url, "across", "Bob")
-        await join(carol, two.url, "across", "Carol")
-        for page in (alice, carol):
-            await eventually(lambda page=page: present(page, "Bob"), "Bob's tile is on the stage")
+async def test_the_host_on_one_process_removes_someone_on_the_other(
+    browsers: Browsers, redis_server: RedisServer, noom_processes: Callable[..., NoomProcess]
+) -> None:
+    flags = ("--redis-url", redis_server.url, "--shutdown-timeout", "2")
+    one, two = noom_processes(*flags), noom_processes(*flags)
+    await one.start()
+    await two.start()
+    alice, bob, carol = [await browsers.page(n) for n in ("alice", "bob", "carol")]
+    await join(alice, one.url, "across", "Alice")
+    await join(bob, two.url, "across", "Bob")
+    await join(carol, two.url, "across", "Carol")
+    for page in (alice, carol):
+        await eventually(lambda page=page: present(page, "Bob"), "Bob's tile is on the stage")
 
-        await open_people(alice)
-        await eventually(lambda: is_host_on(alice, "Alice (you)"), "Alice is the host")
-        await alice.get_by_role("button", name="Remove Bob").click()
-        await confirm(alice, "Remove")
-        await bob.get_by_text("The host removed you from the call.").wait_for()
-        for page in (alice, carol):
-            await eventually(lambda page=page: gone(page, "Bob"), "Bob's tile leaves the stage", timeout=10)
+    await open_people(alice)
+    await eventually(lambda: is_host_on(alice, "Alice (you)"), "Alice is the host")
+    await alice.get_by_role("button", name="Remove Bob").click()
+    await confirm(alice, "Remove")
+    await bob.get_by_text("The host removed you from the call.").wait_for()
+    for page in (alice, carol):
+        await eventually(lambda page=page: gone(page, "Bob"), "Bob's tile leaves the stage", timeout=10)
 
-        await bob.get_by_role("button", name="Rejoin").click()
-        await bob.locator("#join-error").filter(has_text="the host removed you from this call").wait_for()
-        assert await bob.locator("#call").is_hidden()
-        assert await present(alice, "Carol") and await present(carol, "Alice")
-    finally:
-        one.stop()
-        two.stop()
-        redis.stop()
+    await bob.get_by_role("button", name="Rejoin").click()
+    await bob.locator("#join-error").filter(has_text="the host removed you from this call").wait_for()
+    assert await bob.locator("#call").is_hidden()
+    assert await present(alice, "Carol") and await present(carol, "Alice")

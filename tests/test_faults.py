@@ -212,41 +212,37 @@ async def _no_tile(page: Page, name: str) -> bool:
     return await remote_tile(page, name) is None
 
 
-async def test_redis_restart_under_a_call_on_two_processes(browsers: Browsers, tmp_path: Path) -> None:
-    redis = RedisServer(tmp_path).start()
-    a = NoomProcess("--redis-url", redis.url, log=tmp_path / "a.log")
-    b = NoomProcess("--redis-url", redis.url, log=tmp_path / "b.log")
-    try:
-        await a.start()
-        await b.start()
-        alice, bob = await browsers.page("alice"), await browsers.page("bob")
-        await _call(alice, bob, (a.url, b.url), "cross")  # Alice on process A, Bob on process B
-        ids = (await _peer_id(alice, "Bob"), await _peer_id(bob, "Alice"))
+async def test_redis_restart_under_a_call_on_two_processes(
+    browsers: Browsers, redis_server: RedisServer, noom_processes: Callable[..., NoomProcess]
+) -> None:
+    redis = redis_server
+    a, b = noom_processes("--redis-url", redis.url), noom_processes("--redis-url", redis.url)
+    await a.start()
+    await b.start()
+    alice, bob = await browsers.page("alice"), await browsers.page("bob")
+    await _call(alice, bob, (a.url, b.url), "cross")  # Alice on process A, Bob on process B
+    ids = (await _peer_id(alice, "Bob"), await _peer_id(bob, "Alice"))
 
-        redis.stop()
-        await eventually(lambda: _unhealthy(a), "A's /healthz reports Redis down")
-        # The call is peer-to-peer: its media does not pass through Redis and keeps flowing.
-        for page, name in ((alice, "Bob"), (bob, "Alice")):
-            assert await flowing(page, name), f"{name}'s video stopped while Redis was down"
+    redis.stop()
+    await eventually(lambda: _unhealthy(a), "A's /healthz reports Redis down")
+    # The call is peer-to-peer: its media does not pass through Redis and keeps flowing.
+    for page, name in ((alice, "Bob"), (bob, "Alice")):
+        assert await flowing(page, name), f"{name}'s video stopped while Redis was down"
 
-        redis.start()  # the same port, empty (no persistence)
-        for process in (a, b):
-            await eventually(process.healthy, "/healthz healthy again (reconnected, peers restored)", timeout=60)
-        await eventually(lambda: _subscribed(redis.url, 2), "both processes re-subscribed to the queue", timeout=60)
+    redis.start()  # the same port, empty (no persistence)
+    for process in (a, b):
+        await eventually(process.healthy, "/healthz healthy again (reconnected, peers restored)", timeout=60)
+    await eventually(lambda: _subscribed(redis.url, 2), "both processes re-subscribed to the queue", timeout=60)
 
-        # Signaling works again across the two processes: mute and chat reach the other side.
-        await bob.get_by_role("button", name="Microphone").click()
-        await eventually(lambda: _muted(alice, "Bob"), "Alice sees Bob muted", timeout=10)
-        await send_chat(alice, "still with you?")
-        await eventually(lambda: has_chat(bob, "still with you?"), "Bob gets Alice's chat", timeout=10)
-        # Nobody was dropped: the same peers, still in the same call with media flowing.
-        assert (await _peer_id(alice, "Bob"), await _peer_id(bob, "Alice")) == ids
-        for page, name in ((alice, "Bob"), (bob, "Alice")):
-            assert await flowing(page, name)
-    finally:
-        a.stop()
-        b.stop()
-        redis.stop()
+    # Signaling works again across the two processes: mute and chat reach the other side.
+    await bob.get_by_role("button", name="Microphone").click()
+    await eventually(lambda: _muted(alice, "Bob"), "Alice sees Bob muted", timeout=10)
+    await send_chat(alice, "still with you?")
+    await eventually(lambda: has_chat(bob, "still with you?"), "Bob gets Alice's chat", timeout=10)
+    # Nobody was dropped: the same peers, still in the same call with media flowing.
+    assert (await _peer_id(alice, "Bob"), await _peer_id(bob, "Alice")) == ids
+    for page, name in ((alice, "Bob"), (bob, "Alice")):
+        assert await flowing(page, name)
 
 
 async def _unhealthy(process: NoomProcess) -> bool:

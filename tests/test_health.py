@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from collections.abc import Callable
 
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
@@ -70,30 +70,27 @@ async def test_health_and_metrics_follow_a_join_and_a_leave(server, clients) -> 
     assert health["peers"] == 0 and health["sockets"] == 1
 
 
-async def test_healthz_is_503_while_redis_is_down(tmp_path: Path) -> None:
-    redis = RedisServer(tmp_path).start()
-    noom = NoomProcess(
-        "--redis-url", redis.url, "--heartbeat-ttl", "1.5", "--log-format", "json", log=tmp_path / "noom.log"
-    )
+async def test_healthz_is_503_while_redis_is_down(
+    redis_server: RedisServer, noom_processes: Callable[..., NoomProcess]
+) -> None:
+    redis = redis_server
+    noom = noom_processes("--redis-url", redis.url, "--heartbeat-ttl", "1.5", "--log-format", "json")
+    await noom.start()
+    body = await noom.healthy()
+    assert body and body["redis"]["ok"] and body["redis"]["url"] == redis.url
+    redis.stop()
+    status, body = await noom.health()
+    assert status == 503 and body["status"] == "redis-unavailable" and body["redis"]["lastError"]
+    redis.start()
+    body = await eventually(noom.healthy, what="healthy after Redis came back")
+    assert body["redis"]["reconnects"] >= 1
+    # A client can use the server again.
+    client = await Client(noom.url).connect()
     try:
-        await noom.start()
-        body = await noom.healthy()
-        assert body and body["redis"]["ok"] and body["redis"]["url"] == redis.url
-        redis.stop()
-        status, body = await noom.health()
-        assert status == 503 and body["status"] == "redis-unavailable" and body["redis"]["lastError"]
-        redis.start()
-        body = await eventually(noom.healthy, what="healthy after Redis came back")
-        assert body["redis"]["reconnects"] >= 1
-        # A client can use the server again.
-        client = await Client(noom.url).connect()
-        try:
-            await client.join("after", "Alice")
-        finally:
-            await client.close()
+        await client.join("after", "Alice")
     finally:
-        noom.stop()
-        redis.stop()
+        await client.close()
+    noom.stop()
     # --log-format json: one object per line, and the outage and the recovery were logged.
     entries = [json.loads(line) for line in noom.log.read_text().splitlines() if line.startswith("{")]
     messages = " | ".join(e["message"] for e in entries)

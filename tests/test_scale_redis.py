@@ -21,12 +21,11 @@ HEARTBEAT_TTL = 1.5
 
 
 @pytest.fixture
-async def start_noom(redis_server: RedisServer, tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[NoomProcess]]]:
-    started: list[NoomProcess] = []
-
+def start_noom(
+    redis_server: RedisServer, noom_processes: Callable[..., NoomProcess]
+) -> Callable[..., Awaitable[NoomProcess]]:
     async def start(*flags: str) -> NoomProcess:
-        log = tmp_path / f"noom-{len(started)}.log"
-        process = NoomProcess(
+        flags = (
             "--redis-url",
             redis_server.url,
             "--heartbeat-ttl",
@@ -34,14 +33,10 @@ async def start_noom(redis_server: RedisServer, tmp_path: Path) -> AsyncIterator
             "--shutdown-timeout",
             "5",
             *flags,
-            log=log,
         )
-        started.append(process)
-        return await process.start()
+        return await noom_processes(*flags).start()
 
-    yield start
-    for process in started:
-        process.stop()
+    return start
 
 
 @pytest.fixture

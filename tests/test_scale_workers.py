@@ -16,8 +16,8 @@ from .services import NoomProcess, RedisServer, eventually
 MAX_CLIENTS = 30
 
 
-async def test_two_workers_on_one_port_act_as_one_server(tmp_path: Path) -> None:
-    redis = RedisServer(tmp_path).start()
+async def test_two_workers_on_one_port_act_as_one_server(tmp_path: Path, redis_server: RedisServer) -> None:
+    redis = redis_server
     noom = NoomProcess(
         "--workers",
         "2",
@@ -87,7 +87,6 @@ async def test_two_workers_on_one_port_act_as_one_server(tmp_path: Path) -> None
             # The supervisor passes SIGTERM on and returns once its workers stopped gracefully.
             assert await asyncio.to_thread(noom.proc.wait, 20) == 0
         noom.stop()
-        redis.stop()
 
 
 async def _count(value, expected: int) -> bool:

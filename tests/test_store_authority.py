@@ -13,8 +13,8 @@ from noom.protocol import RecordingInfo, WaitingEntry
 from noom.signaling.redis_store import RedisRoomStore
 from noom.signaling.state import RoomStore
 
+from .service_fixtures import bot, human, refusal
 from .services import RedisServer
-from .store_fixtures import bot, human, refusal
 
 
 async def test_first_human_hosts_and_the_longest_present_human_takes_over(store: RoomStore) -> None:

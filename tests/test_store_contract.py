@@ -10,7 +10,7 @@ import asyncio
 from noom.protocol import ChatMessage, RoomSummary
 from noom.signaling.state import RoomStore
 
-from .store_fixtures import bot, human, refusal
+from .service_fixtures import bot, human, refusal
 
 CAPACITY = 3
 

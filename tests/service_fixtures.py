@@ -1,15 +1,17 @@
-"""Fixtures for anything that needs a Redis server or a room store (a pytest plugin, see conftest.py).
+"""Fixtures for tests that need services: Redis, ``noom serve`` processes, a room store (a pytest plugin, see
+conftest.py). Each stops what it started when the test ends, however it ends.
 
-``redis_server`` is a fresh Redis for one test (tests that restart or kill it need their own); ``store`` runs
-a test once against each ``RoomStore``: the in-process one and the Redis one (on a Redis shared by the
-module's tests, emptied before each), so both keep one contract.
+``redis_server`` is a fresh Redis for one test (which may stop and start it); ``noom_processes`` makes
+``noom serve`` subprocesses; ``store`` runs a test once against each ``RoomStore``, the in-process one and
+the Redis one (on a Redis shared by the module's tests, emptied before each), so both keep one contract.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,7 +20,7 @@ from noom.signaling.memory import MemoryRoomStore
 from noom.signaling.redis_store import RedisRoomStore
 from noom.signaling.state import RoomStore
 
-from .services import RedisServer
+from .services import NoomProcess, RedisServer
 
 
 @pytest.fixture
@@ -26,6 +28,21 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     server = RedisServer(tmp_path).start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def noom_processes(tmp_path: Path) -> Iterator[Callable[..., NoomProcess]]:
+    """``make(*flags, **options)``: a ``NoomProcess`` (not started yet) logging to the test's folder."""
+    made: list[NoomProcess] = []
+
+    def make(*flags: str, **options: Any) -> NoomProcess:
+        process = NoomProcess(*flags, log=tmp_path / f"noom-{len(made)}.log", **options)
+        made.append(process)
+        return process
+
+    yield make
+    for process in made:
+        process.stop()
 
 
 @pytest.fixture(scope="module")
