@@ -95,7 +95,16 @@ def _secret(text: str) -> str:
     return text
 
 
-RATE_FIELDS = ("rate_relay", "rate_chat", "rate_join", "rate_rename", "rate_media", "rate_rooms", "rate_host")
+RATE_FIELDS = (
+    "rate_relay",
+    "rate_chat",
+    "rate_join",
+    "rate_rename",
+    "rate_media",
+    "rate_rooms",
+    "rate_host",
+    "rate_reaction",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +183,9 @@ class Config:
     rate_host: Rate = field(
         default=Rate(5, 20),
         metadata={"help": "host actions (mute, remove, admit, ...) per socket, RATE:BURST", "type": Rate.parse},
+    )
+    rate_reaction: Rate = field(
+        default=Rate(1, 5), metadata={"help": "reactions per socket, RATE:BURST", "type": Rate.parse}
     )
     abuse_strikes: int = field(
         default=30,

@@ -40,6 +40,8 @@ LeaveReason = Literal["left", "disconnected", "removed"]
 MediaKind = Literal["audio", "video"]
 
 MEDIA_FLAGS = ("audio", "video", "screen", "hand")
+# What ``reaction`` may carry: a small fixed set, so that a reaction is never free text (chat is for that).
+REACTIONS = ("👍", "👏", "😂", "❤️", "🎉", "😮")
 ROOM_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
@@ -91,6 +93,9 @@ class Peer(msgspec.Struct, rename="camel"):
     video: bool = True
     screen: bool = False
     hand: bool = False
+    # When the hand went up (server clock, ms since the epoch), null while it is down: raised hands are
+    # answered in this order.
+    hand_at: int | None = None
 
 
 class ChatMessage(msgspec.Struct):
@@ -144,6 +149,19 @@ class UnmuteRequest(msgspec.Struct):
     by: str
 
 
+class HandLowered(msgspec.Struct):
+    """To a peer whose raised hand the host lowered."""
+
+    by: str
+
+
+class ReactionMessage(msgspec.Struct):
+    """A reaction as the room sees it: who sent which emoji."""
+
+    from_: str = msgspec.field(name="from")
+    emoji: str = ""
+
+
 class Removed(msgspec.Struct):
     """To a peer the host removed, or to everyone when the host ended the call; its socket is closed next."""
 
@@ -190,10 +208,18 @@ class MediaState(msgspec.Struct, rename="camel"):
     video: bool | None = None
     screen: bool | None = None
     hand: bool | None = None
+    hand_at: int | None = None
 
     @classmethod
     def of(cls, peer: Peer) -> MediaState:
-        return cls(peer_id=peer.peer_id, audio=peer.audio, video=peer.video, screen=peer.screen, hand=peer.hand)
+        return cls(
+            peer_id=peer.peer_id,
+            audio=peer.audio,
+            video=peer.video,
+            screen=peer.screen,
+            hand=peer.hand,
+            hand_at=peer.hand_at,
+        )
 
 
 class Renamed(msgspec.Struct, rename="camel"):
@@ -338,6 +364,10 @@ class Lock(msgspec.Struct):
     locked: bool
 
 
+class Reaction(msgspec.Struct):
+    emoji: str
+
+
 class WaitingRoom(msgspec.Struct):
     enabled: bool
 
@@ -428,7 +458,7 @@ def decode_reply(kind: type[ReplyT], ack: Any) -> ReplyT:
 # ---- the table: every event of the protocol, in one place ----------------------------------------
 
 # Which token bucket an event draws from (``noom serve --rate-CLASS``).
-RateClass = Literal["relay", "chat", "join", "rename", "media", "rooms", "host"]
+RateClass = Literal["relay", "chat", "join", "rename", "media", "rooms", "host", "reaction"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -449,6 +479,7 @@ CLIENT_EVENTS: dict[str, ClientEvent] = {
     "ice": ClientEvent(Ice, "relay"),
     "chat": ClientEvent(Chat, "chat", ChatReply),
     "media": ClientEvent(Media, "media"),
+    "reaction": ClientEvent(Reaction, "reaction"),
     "rename": ClientEvent(Rename, "rename"),
     "rooms": ClientEvent(Empty, "rooms", RoomsReply),
     "ice-servers": ClientEvent(Empty, "rooms", IceServersReply),
@@ -460,6 +491,7 @@ CLIENT_EVENTS: dict[str, ClientEvent] = {
     "host": ClientEvent(Target, "host"),
     "mute": ClientEvent(Mute, "host"),
     "ask-unmute": ClientEvent(Mute, "host"),
+    "lower-hand": ClientEvent(Target, "host"),
     "remove": ClientEvent(Target, "host"),
     "lock": ClientEvent(Lock, "host"),
     "waiting-room": ClientEvent(WaitingRoom, "host"),
@@ -483,6 +515,8 @@ SERVER_EVENTS: dict[str, type[msgspec.Struct]] = {
     "waiting": WaitingList,
     "muted": Muted,
     "unmute-request": UnmuteRequest,
+    "hand-lowered": HandLowered,
+    "reaction": ReactionMessage,
     "removed": Removed,
     "admitted": Admitted,
     "declined": Declined,

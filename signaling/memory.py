@@ -114,7 +114,7 @@ class MemoryRoomStore(RoomStore):
         if seat is None:
             return None
         peers = self._rooms[seat.room].peers
-        peers[peer_id] = msgspec.structs.replace(peers[peer_id], **changes)
+        peers[peer_id] = msgspec.convert(msgspec.to_builtins(peers[peer_id]) | changes, Peer)
         return peers[peer_id]
 
     async def state(self, room: str) -> RoomState | None:

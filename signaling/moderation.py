@@ -18,6 +18,7 @@ from noom.protocol import (
     Declined,
     Empty,
     ErrorInfo,
+    HandLowered,
     Lock,
     MediaState,
     Mute,
@@ -69,6 +70,7 @@ class Moderation:
             "host": self.hand_host,
             "mute": self.mute,
             "ask-unmute": self.ask_unmute,
+            "lower-hand": self.lower_hand,
             "remove": self.remove,
             "lock": self.lock,
             "waiting-room": self.waiting_room,
@@ -119,6 +121,18 @@ class Moderation:
         target = await self._target(session, request.peer_id)
         ask = UnmuteRequest(kind=request.kind, by=session.name)
         await self.send("unmute-request", ask, to=peer_channel(target.peer.peer_id))
+        return OK
+
+    async def lower_hand(self, sid: str, request: Target) -> Ok:
+        session, _ = await self.host_of(sid)
+        target = await self._target(session, request.peer_id)
+        if not target.peer.hand:
+            return OK  # lowered already (by its owner, or by another click): nothing to tell anyone
+        peer = await self.store.update_peer(target.peer.peer_id, {"hand": False, "handAt": None})
+        if peer is None:
+            raise ProtocolError("unknown-peer", "that peer has just left")
+        await self.send("hand-lowered", HandLowered(by=session.name), to=peer_channel(peer.peer_id))
+        await self.send("media", MediaState.of(peer), to=room_channel(session.room))
         return OK
 
     async def remove(self, sid: str, request: Target) -> Ok:

@@ -26,6 +26,7 @@ from noom.bots import BotLauncher
 from noom.config import Config
 from noom.protocol import (
     CLIENT_EVENTS,
+    REACTIONS,
     SERVER_EVENTS,
     Answer,
     Chat,
@@ -48,6 +49,8 @@ from noom.protocol import (
     PeerKind,
     PeerLeft,
     ProtocolError,
+    Reaction,
+    ReactionMessage,
     RecordingInfo,
     Rename,
     Renamed,
@@ -210,6 +213,7 @@ class SignalingServer:
             "ice": self.ice,
             "chat": self.chat,
             "media": self.media,
+            "reaction": self.reaction,
             "rename": self.rename,
             "rooms": self.rooms,
             "ice-servers": self.refresh_ice_servers,
@@ -622,14 +626,26 @@ class SignalingServer:
         return ChatReply(message=message)
 
     async def media(self, sid: str, request: Media) -> Ok:
-        changes = request.changes()
+        changes: dict[str, object] = dict(request.changes())
         if not changes:
             raise bad_request("send at least one of audio, video, screen, hand as true or false")
         session = self._session(sid)
+        if "hand" in changes:  # a hand keeps its place in the queue until it is lowered
+            member = await self.store.member(session.peer_id)
+            if member is not None and changes["hand"] != member.peer.hand:
+                changes["handAt"] = int(time.time() * 1000) if changes["hand"] else None
         peer = await self.store.update_peer(session.peer_id, changes)
         if peer is None:
             raise ProtocolError("not-in-room", "join a room first")
         await self.send("media", MediaState.of(peer), to=room_channel(session.room), skip_sid=sid)
+        return OK
+
+    async def reaction(self, sid: str, request: Reaction) -> Ok:
+        if request.emoji not in REACTIONS:
+            raise bad_request(f"a reaction is one of {' '.join(REACTIONS)}")
+        session = self._session(sid)
+        message = ReactionMessage(from_=session.peer_id, emoji=request.emoji)
+        await self.send("reaction", message, to=room_channel(session.room), skip_sid=sid)
         return OK
 
     async def rename(self, sid: str, request: Rename) -> Ok:

@@ -147,7 +147,7 @@ class RoomStore(abc.ABC):
 
     @abc.abstractmethod
     async def update_peer(self, peer_id: str, changes: dict[str, object]) -> Peer | None:
-        """Apply field changes (``name`` or media flags) and return the peer's new state."""
+        """Apply field changes (wire names: ``name``, media flags, ``handAt``) and return the peer's new state."""
 
     @abc.abstractmethod
     async def add_chat(self, room: str, message: ChatMessage, keep: int) -> None:

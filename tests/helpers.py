@@ -13,27 +13,8 @@ from socketio import packet as socketio_packet
 
 from noom.app import make_app
 from noom.config import RATE_FIELDS, Config, Rate
+from noom.protocol import SERVER_EVENTS
 from noom.secret import SECRET_KEY
-
-SERVER_EVENTS = (
-    "peer-joined",
-    "peer-left",
-    "offer",
-    "answer",
-    "ice",
-    "chat",
-    "media",
-    "peer-renamed",
-    "rooms",
-    "room-state",
-    "waiting",
-    "muted",
-    "unmute-request",
-    "removed",
-    "admitted",
-    "declined",
-    "recording-stop",
-)
 
 
 class RunningServer:
@@ -158,7 +139,7 @@ class Client:
 def peer(peer_id: str | None, name: str, **state: Any) -> dict[str, Any]:
     """The wire form of a Peer: a human with the initial media state unless ``state`` says otherwise."""
     wire = {"peerId": peer_id, "name": name, "kind": "human", "role": None}
-    wire |= {"audio": True, "video": True, "screen": False, "hand": False}
+    wire |= {"audio": True, "video": True, "screen": False, "hand": False, "handAt": None}
     return wire | state
 
 

@@ -11,7 +11,7 @@ import socketio
 from noom.app import SIGNALING_KEY
 from noom.secret import CLIENT_COOKIE, SECRET_KEY
 
-from .helpers import Client, RunningServer, peer
+from .helpers import Client, RunningServer, assert_silent, peer
 from .services import eventually
 
 HOST_ONLY = [
@@ -70,7 +70,7 @@ async def test_mute_turns_a_peer_off_and_only_it_can_turn_back_on(joined) -> Non
     assert await alice.call("mute", {"peerId": bob.peer_id, "kind": "audio"}) == {"ok": True}
     assert await bob.next("muted") == {"kind": "audio", "by": "Alice"}
     assert await alice.next("media") == {"peerId": bob.peer_id, "audio": False, "video": True, "screen": False,
-                                         "hand": False}  # fmt: skip
+                                         "hand": False, "handAt": None}  # fmt: skip
     assert await alice.call("ask-unmute", {"peerId": bob.peer_id, "kind": "audio"}) == {"ok": True}
     assert await bob.next("unmute-request") == {"kind": "audio", "by": "Alice"}
     assert await bob.call("media", {"audio": True}) == {"ok": True}  # Bob may, nobody else can
@@ -225,3 +225,23 @@ async def test_a_host_whose_connection_dropped_takes_the_role_back(server: Runni
     assert (await bob.next("room-state"))["host"] == bob.peer_id
     again = await connect(server, headers=browser("alice-laptop"))
     assert (await again.join("demo", "Alice"))["state"]["host"] == bob.peer_id
+
+
+async def test_only_the_host_lowers_someone_elses_hand(joined) -> None:
+    alice, bob, carol = [await joined("demo", name) for name in ("Alice", "Bob", "Carol")]
+    for client, newcomers in ((alice, 2), (bob, 1)):
+        for _ in range(newcomers):
+            await client.next("peer-joined")
+    assert await bob.call("media", {"hand": True}) == {"ok": True}
+    for watcher in (alice, carol):
+        assert (await watcher.next("media"))["hand"] is True
+    assert await carol.refused("lower-hand", {"peerId": bob.peer_id}) == "not-allowed"
+    assert await alice.call("lower-hand", {"peerId": bob.peer_id}) == {"ok": True}
+    assert await bob.next("hand-lowered") == {"by": "Alice"}
+    for watcher in (alice, bob, carol):  # the host's page and Bob's own show it too
+        lowered = await watcher.next("media")
+        assert lowered["peerId"] == bob.peer_id and lowered["hand"] is False and lowered["handAt"] is None
+    # Lowering a hand that is down tells nobody anything.
+    assert await alice.call("lower-hand", {"peerId": bob.peer_id}) == {"ok": True}
+    assert await alice.refused("lower-hand", {"peerId": "nobody"}) == "unknown-peer"
+    await assert_silent(alice, bob, carol)

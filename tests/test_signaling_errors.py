@@ -21,6 +21,7 @@ IN_ROOM_EVENTS: dict[str, dict[str, Any]] = {
     "ice": {"to": "someone", "candidate": None},
     "chat": {"text": "hello"},
     "media": {"audio": False},
+    "reaction": {"emoji": "👍"},
     "rename": {"name": "Bob"},
 }
 EVENTS = ["join", "rooms", *IN_ROOM_EVENTS]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 
@@ -35,7 +36,10 @@ async def test_join_ack_lists_the_others_in_join_order_with_their_state(clients,
     assert await bob.call("media", {"video": False, "hand": True}) == {"ok": True}
     carol = await clients()
     ack = await carol.join("demo", "Carol")
-    assert ack["peers"] == [peer(alice.peer_id, "Alice"), peer(bob.peer_id, "Bob", video=False, hand=True)]
+    hand_at = ack["peers"][1]["handAt"]
+    assert isinstance(hand_at, int) and abs(hand_at / 1000 - time.time()) < 60, hand_at
+    bob_state = peer(bob.peer_id, "Bob", video=False, hand=True, handAt=hand_at)
+    assert ack["peers"] == [peer(alice.peer_id, "Alice"), bob_state]
 
 
 async def test_a_bot_joins_with_its_kind_and_role(server, clients, joined) -> None:
@@ -114,13 +118,28 @@ async def test_media_sends_the_full_state_to_the_others(clients, joined) -> None
     alice, bob = await joined("demo", "Alice"), await joined("demo", "Bob")
     await alice.next("peer-joined")
     assert await alice.call("media", {"hand": True}) == {"ok": True}
+    raised = await bob.next("media")
     expected = {"peerId": alice.peer_id, "audio": True, "video": True, "screen": False, "hand": True}
-    assert await bob.next("media") == expected
-    assert await alice.call("media", {"audio": False, "screen": True}) == {"ok": True}
+    assert raised == expected | {"handAt": raised["handAt"]} and isinstance(raised["handAt"], int)
+    expected["handAt"] = raised["handAt"]
+    # Raising a raised hand again keeps its place in the queue.
+    assert await alice.call("media", {"audio": False, "screen": True, "hand": True}) == {"ok": True}
     assert await bob.next("media") == expected | {"audio": False, "screen": True}
     assert await alice.call("media", {"audio": True, "video": False, "screen": False, "hand": False}) == {"ok": True}
-    assert await bob.next("media") == expected | {"video": False, "hand": False}
+    assert await bob.next("media") == expected | {"video": False, "hand": False, "handAt": None}
     await assert_silent(alice, bob)
+
+
+async def test_raised_hands_are_ordered_by_when_they_went_up(clients, joined) -> None:
+    alice, bob, carol = [await joined("demo", name) for name in ("Alice", "Bob", "Carol")]
+    for raiser in (carol, alice):
+        assert await raiser.call("media", {"hand": True}) == {"ok": True}
+        await asyncio.sleep(0.01)  # the server's clock is in milliseconds
+    assert await bob.call("media", {"hand": True}) == {"ok": True}
+    newcomer = await clients()
+    ack = await newcomer.join("demo", "Dan")
+    queue = sorted((p for p in ack["peers"] if p["hand"]), key=lambda p: p["handAt"])
+    assert [p["name"] for p in queue] == ["Carol", "Alice", "Bob"]
 
 
 async def test_rename_reaches_the_others_and_later_joiners(clients, joined) -> None:
@@ -197,3 +216,16 @@ async def test_an_unknown_event_gets_a_bad_request_ack(joined) -> None:
     ack = await alice.call("teleport", {"to": "mars"})
     assert ack["ok"] is False and ack["error"]["code"] == "bad-request" and "teleport" in ack["error"]["message"]
     assert (await alice.call("chat", {"text": "still connected"}))["ok"] is True
+
+
+async def test_reactions_reach_the_others_and_only_the_fixed_set(joined) -> None:
+    alice, bob, carol = [await joined("demo", name) for name in ("Alice", "Bob", "Carol")]
+    for client, newcomers in ((alice, 2), (bob, 1)):
+        for _ in range(newcomers):
+            await client.next("peer-joined")
+    assert await alice.call("reaction", {"emoji": "🎉"}) == {"ok": True}
+    for other in (bob, carol):
+        assert await other.next("reaction") == {"from": alice.peer_id, "emoji": "🎉"}
+    for bad in ("x", "🎉🎉", "<b>hi</b>", ""):
+        assert await alice.refused("reaction", {"emoji": bad}) == "bad-request", bad
+    await assert_silent(alice, bob, carol)

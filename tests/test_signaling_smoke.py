@@ -12,7 +12,7 @@ async def test_two_peers_join_relay_chat_and_leave(clients) -> None:
     joined = await alice.next("peer-joined")
     assert joined == {
         "peerId": bob.peer_id, "name": "Bob", "kind": "human", "role": None,
-        "audio": True, "video": True, "screen": False, "hand": False,
+        "audio": True, "video": True, "screen": False, "hand": False, "handAt": None,
     }  # fmt: skip
 
     assert await bob.call("offer", {"to": alice.peer_id, "sdp": "v=0 offer"}) == {"ok": True}

@@ -82,7 +82,7 @@ class Client {
 }
 
 const peer = (peerId, name, state = {}) => ({
-  peerId, name, kind: "human", role: null, audio: true, video: true, screen: false, hand: false, ...state,
+  peerId, name, kind: "human", role: null, audio: true, video: true, screen: false, hand: false, handAt: null, ...state,
 });
 
 async function main() {
@@ -146,7 +146,9 @@ async function main() {
 
   // Media: the others get the full state.
   assert.deepEqual(await ada.request("media", { video: false, hand: true }), { ok: true });
-  assert.deepEqual(await bea.next("media"), { peerId: adaId, audio: true, video: false, screen: false, hand: true });
+  const raised = await bea.next("media");
+  assert.ok(Number.isInteger(raised.handAt), "a raised hand carries the time it went up");
+  assert.deepEqual(raised, { peerId: adaId, audio: true, video: false, screen: false, hand: true, handAt: raised.handAt });
 
   // Rename
   assert.deepEqual(await bea.request("rename", { name: "Beatrice" }), { ok: true });
