@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .browser_fixtures import CHROMIUM
+from .support import CHROMIUM
 
 log = logging.getLogger(__name__)
 
