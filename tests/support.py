@@ -72,7 +72,7 @@ async def eventually(
             last = exc
         else:
             if result:
-                return result  # type: ignore[return-value]
+                return result
             last = result
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout:.0f}s waiting until {what} (last seen: {last!r})")
