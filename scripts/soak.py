@@ -25,7 +25,10 @@ from pathlib import Path
 import socketio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "bench"))
-from common import ROOT, cpu_seconds, free_port, machine_description, memory_kib, wait_for_port, write_section
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from common import ROOT, cpu_seconds, machine_description, memory_kib, write_section
+
+from tests.support import free_port, wait_for_port
 
 RATIO_TARGET = 1.1
 
@@ -199,7 +202,7 @@ def main() -> int:
         stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        wait_for_port(port, server)
+        asyncio.run(wait_for_port(port, server))
         print(f"soaking http://127.0.0.1:{port} for {args.minutes:g} minutes with {args.clients} clients", flush=True)
         result = asyncio.run(soak(f"http://127.0.0.1:{port}", server.pid, args.minutes, args.clients, args.rooms))
     finally:

@@ -11,34 +11,22 @@ import asyncio
 import logging
 import os
 import re
-import shutil
+import secrets
 import signal
-import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
+from .support import CHROMIUM, eventually, launch_chromium
+
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    # Three fake cameras for switching (fake_device_1 is a 16-bit depth camera that WebRTC cannot encode, so
-    # the tests switch to fake_device_2); 15 fps keeps three-way calls light on 2 cores.
-    "--use-fake-device-for-media-stream=device-count=3,fps=15",
-    "--use-fake-ui-for-media-stream",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-    "--disable-background-networking",
-    "--allow-loopback-in-peer-connection",
-    "--auto-select-desktop-capture-source=Entire screen",
-    "--autoplay-policy=no-user-gesture-required",
-]
 DEFAULT_TIMEOUT_MS = 30_000
 
 
@@ -61,17 +49,14 @@ class Browsers:
         """A page in a Chromium process of its own (with its own fake-capture flags, say), which the test may
         also suspend like a machine gone dark. ``executable`` may be a wrapper that execs Chromium (say, in
         another network namespace, tests/netlab.py)."""
-        profile = tempfile.mkdtemp(prefix="noom-chromium-")
-        context = await self.playwright.chromium.launch_persistent_context(
-            profile,
-            executable_path=executable,
-            args=[*CHROMIUM_FLAGS, *extra_args],
-            viewport={"width": viewport[0], "height": viewport[1]},
-        )
+        # A switch Chromium ignores marks this process's command line, so OwnChromium finds it in /proc.
+        mark = f"--noom-own-chromium={secrets.token_hex(8)}"
+        browser = await launch_chromium(self.playwright.chromium, [*extra_args, mark], executable=executable)
+        context = await browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
-        page = context.pages[0] if context.pages else await context.new_page()
+        page = await context.new_page()
         self.pages.append((label, page))
-        own = OwnChromium(profile, context)
+        own = OwnChromium(mark, browser)
         self.own_processes.append(own)
         return page, own
 
@@ -112,11 +97,12 @@ class Browsers:
 
 
 class OwnChromium:
-    """The processes of one Chromium we launched (found by its unique profile directory and their parent links)."""
+    """The processes of one Chromium we launched (found by the unique switch ``mark`` on its command line and
+    their parent links)."""
 
-    def __init__(self, profile: str, context: BrowserContext) -> None:
-        self.profile = profile
-        self.context = context
+    def __init__(self, mark: str, browser: Browser) -> None:
+        self.mark = mark
+        self.browser = browser
         self.stopped: list[int] = []
 
     def pids(self) -> list[int]:
@@ -134,7 +120,7 @@ class OwnChromium:
                 continue
             pid = int(entry)
             parents[pid] = int(stat.rsplit(")", 1)[1].split()[1])
-            if self.profile in cmdline and "--type=" not in cmdline:
+            if self.mark in cmdline and "--type=" not in cmdline:
                 roots.append(pid)
         found = set(roots)
         for _ in range(8):  # the process tree is a few levels deep at most
@@ -166,9 +152,9 @@ async def browsers(
     # websockets would otherwise wait for its shutdown timeout.
     failed_before = request.session.testsfailed
     extra = getattr(request.module, "chromium_extra_args", None)
-    args = CHROMIUM_FLAGS + (extra(tmp_path_factory.mktemp("chromium-media")) if extra else [])
+    args = extra(tmp_path_factory.mktemp("chromium-media")) if extra else []
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+        browser = await launch_chromium(playwright.chromium, args)
         session = Browsers(browser, playwright)
         try:
             yield session
@@ -179,27 +165,8 @@ async def browsers(
             if request.session.testsfailed > failed_before:
                 await session.screenshot_all(request.node.name)
             for own in session.own_processes:
-                await own.context.close()
-                shutil.rmtree(own.profile, ignore_errors=True)
+                await own.browser.close()
             await browser.close()
-
-
-async def eventually(
-    check: Callable[[], Awaitable[Any]], what: str, timeout: float = 30.0, interval: float = 0.25
-) -> Any:
-    """Poll ``check`` until it returns something truthy; fail with ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = await check()
-        except AssertionError as exc:
-            last = exc
-        else:
-            if last:
-                return last
-        await asyncio.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting until {what} (last seen: {last!r})")
 
 
 async def open_room(page: Page, base_url: str, room: str, name: str) -> None:
@@ -270,6 +237,16 @@ async def assert_receiving(page: Page, name: str, timeout: float = 40.0) -> None
     )
 
 
+async def call_of_two(browsers: Browsers, base_url: str, room: str) -> tuple[Page, Page]:
+    """Alice and Bob join ``room`` on the server at ``base_url`` and each sees and hears the other."""
+    alice, bob = await browsers.page("alice"), await browsers.page("bob")
+    await join(alice, base_url, room, "Alice")
+    await join(bob, base_url, room, "Bob")
+    await assert_receiving(alice, "Bob")
+    await assert_receiving(bob, "Alice")
+    return alice, bob
+
+
 async def _playing_tile(page: Page, name: str) -> dict[str, Any] | None:
     tile = await remote_tile(page, name)
     return tile if tile and tile["videoWidth"] > 0 else None
@@ -299,7 +276,7 @@ async def resumed_within(pairs: list[tuple[Page, str, str | None]], since: float
     than ``bound``."""
     for page, name, old in pairs:
         left = since + bound - time.monotonic()
-        await eventually(lambda p=page, n=name, o=old: flowing(p, n, o), f"{name}'s video flows again", left, 0.1)
+        await eventually(lambda p=page, n=name, o=old: flowing(p, n, o), f"{name}'s video flows again", left)
     took = time.monotonic() - since
     assert took <= bound, f"the call took {took:.1f}s to resume, more than {bound:.0f}s"
     return took

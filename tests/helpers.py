@@ -101,8 +101,9 @@ class Client:
     async def next(self, event: str, timeout: float = 5) -> Any:
         return await asyncio.wait_for(self.received[event].get(), timeout)
 
-    async def nothing(self, event: str, within: float = 0.3) -> None:
-        """Assert that ``event`` does not arrive within ``within`` seconds."""
+    async def nothing(self, event: str, within: float) -> None:
+        """Assert that ``event`` does not arrive within ``within`` seconds: for what no sentinel can prove
+        (``assert_silent``), such as a timer that would fire or a bot that would decide on its own time."""
         await asyncio.sleep(within)
         assert self.received[event].empty(), f"unexpected {event}: {self.received[event].get_nowait()}"
 
@@ -143,9 +144,25 @@ def peer(peer_id: str | None, name: str, **state: Any) -> dict[str, Any]:
     return wire | state
 
 
-async def assert_silent(*clients: Client, within: float = 0.3) -> None:
-    """Assert that none of ``clients`` receives any event within ``within`` seconds (and clear what was seen)."""
-    await asyncio.sleep(within)
+async def flush(*clients: Client) -> None:
+    """Return once everything the server had queued for ``clients`` has arrived.
+
+    Each client sends a sentinel, ``rooms`` (acked, answered from anywhere, with no effect on anyone), and
+    waits for its ack. The server handles one socket's events in order and writes its packets in order, and
+    a handler queues what it sends others before its own ack: so once an action's ack is in, whatever it
+    made the server send a client is ahead of that client's sentinel ack. Two rounds, so that events sent
+    without an ack (by any of ``clients``) are handled before the second round's sentinels. This proves
+    nothing about other processes (Redis), timers or bots, which act on their own time.
+    """
+    for _ in range(2):
+        acks = await asyncio.gather(*(client.call("rooms") for client in clients))
+        assert all(isinstance(ack, dict) and "ok" in ack for ack in acks), acks
+
+
+async def assert_silent(*clients: Client) -> None:
+    """Assert that none of ``clients`` has received anything not consumed yet, including anything the actions
+    acknowledged so far made the server send (see ``flush``), and clear what was seen."""
+    await flush(*clients)
     leftovers = {
         client.peer_id or f"client {i}": got for i, client in enumerate(clients) if (got := client.drain_all())
     }

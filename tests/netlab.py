@@ -28,8 +28,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .browser_fixtures import CHROMIUM
 from .services import ROOT
+from .support import CHROMIUM
 
 log = logging.getLogger(__name__)
 

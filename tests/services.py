@@ -6,45 +6,20 @@ that uses it; readiness is waited for by polling, with a deadline, never by slee
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
+from .support import eventually, free_port
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port(host: str = "127.0.0.1", kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
-async def eventually(check: Callable[[], Awaitable[Any] | Any], timeout: float = 30, what: str = "condition") -> Any:
-    """Poll ``check`` (sync or async) until it returns a truthy value (exceptions count as not yet) or
-    time runs out."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-            if inspect.isawaitable(last):
-                last = await last
-            if last:
-                return last
-        except Exception as exc:  # not up yet, connection refused, ...
-            last = exc
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{what} did not hold within {timeout}s (last: {last!r})")
 
 
 class RedisServer:
@@ -115,7 +90,7 @@ class NoomProcess:
 
     async def start(self) -> NoomProcess:
         self.spawn()
-        await eventually(self.healthy, what=f"noom serve on {self.url} healthy")
+        await eventually(self.healthy, f"noom serve on {self.url} healthy")
         return self
 
     def spawn(self) -> None:

@@ -12,7 +12,7 @@ from noom.app import SIGNALING_KEY
 from noom.secret import CLIENT_COOKIE, SECRET_KEY
 
 from .helpers import Client, RunningServer, assert_silent, peer
-from .services import eventually
+from .support import eventually
 
 HOST_ONLY = [
     ("host", {"peerId": "x"}),
@@ -90,7 +90,7 @@ async def test_removed_peer_is_disconnected_and_kept_out(make_server, connect) -
         while left["peerId"] != bob.peer_id:
             left = await client.next("peer-left")
         assert left == {"peerId": bob.peer_id, "reason": "removed"}
-    await eventually(lambda: not bob.sio.connected, 10, "the removed socket closed")
+    await eventually(lambda: not bob.sio.connected, "the removed socket closed", 10)
     # Bob comes back on a new socket from the same address (no browser cookie): refused for a while.
     again = await connect(server)
     ack = await again.call("join", {"room": "demo", "name": "Bob"})
@@ -185,7 +185,7 @@ async def test_bots_have_a_cap_of_their_own_not_their_address(make_server, conne
     with pytest.raises(socketio.exceptions.ConnectionError):
         await Client(server.url, server.bot_auth).connect()  # past --bots-max
     await bot.close()
-    await eventually(lambda: server.app[SIGNALING_KEY].bot_connections == 0, 10, "the bot's place freed")
+    await eventually(lambda: server.app[SIGNALING_KEY].bot_connections == 0, "the bot's place freed", 10)
     await connect(server, auth=server.bot_auth)
 
 

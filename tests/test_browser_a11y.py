@@ -7,8 +7,9 @@ from typing import Any
 
 from playwright.async_api import Page
 
-from .browser_fixtures import ROOT, Browsers, eventually, join, open_room
+from .browser_fixtures import ROOT, Browsers, join, open_room
 from .helpers import RunningServer
+from .support import eventually
 
 AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]

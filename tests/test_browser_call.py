@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from .browser_fixtures import Browsers, assert_receiving, eventually, join, remote_tile, tiles
+from .browser_fixtures import Browsers, assert_receiving, call_of_two, join, remote_tile, tiles
 from .helpers import RunningServer
+from .support import eventually
 
 
 async def test_two_browsers_see_and_hear_each_other(browsers: Browsers, server: RunningServer) -> None:
-    alice = await browsers.page("alice")
-    bob = await browsers.page("bob")
-    await join(alice, server.url, "duo", "Alice")
-    await join(bob, server.url, "duo", "Bob")
-    await assert_receiving(alice, "Bob")
-    await assert_receiving(bob, "Alice")
+    await call_of_two(browsers, server.url, "duo")
 
 
 async def test_three_people_mute_chat_and_leave(browsers: Browsers, server: RunningServer) -> None:

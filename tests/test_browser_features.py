@@ -11,9 +11,10 @@ from playwright.async_api import Page
 
 from noom.app import SIGNALING_KEY
 
-from .browser_fixtures import Browsers, assert_receiving, eventually, join, open_room, remote_tile, stats, tiles
+from .browser_fixtures import Browsers, assert_receiving, join, open_room, remote_tile, stats, tiles
 from .fake_media import write_tone_wav
 from .helpers import Client, RunningServer
+from .support import eventually
 
 PING_INTERVAL = 1.0
 PING_TIMEOUT = 3.0  # short, but not so short that a loaded machine drops the healthy browsers too

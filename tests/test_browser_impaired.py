@@ -19,9 +19,10 @@ from typing import Any
 import pytest
 from playwright.async_api import Page
 
-from .browser_fixtures import Browsers, assert_receiving, eventually, join, remote_tile, stats
+from .browser_fixtures import Browsers, assert_receiving, join, remote_tile, stats
 from .helpers import RunningServer
 from .netlab import SERVER_HOST, Participant, netlab
+from .support import eventually
 
 log = logging.getLogger(__name__)
 

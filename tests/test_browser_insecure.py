@@ -4,8 +4,9 @@ screen sharing; the person can still join to watch and chat."""
 
 from __future__ import annotations
 
-from .browser_fixtures import Browsers, eventually, has_chat, join, open_room, send_chat
+from .browser_fixtures import Browsers, has_chat, join, open_room, send_chat
 from .helpers import RunningServer
+from .support import eventually
 from .test_browser_a11y import a11y_page, assert_no_serious_violations
 
 # Inside tests' network namespace (scripts/netns.sh) this is a veth address: Chromium treats http://127.0.0.1

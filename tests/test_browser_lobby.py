@@ -5,8 +5,9 @@ from __future__ import annotations
 import aiohttp
 from playwright.async_api import Page
 
-from .browser_fixtures import Browsers, eventually
+from .browser_fixtures import Browsers
 from .helpers import Client, RunningServer
+from .support import eventually
 
 
 async def _rooms(page: Page) -> dict[str, str]:

@@ -14,9 +14,10 @@ from noom.app import SIGNALING_KEY
 from noom.bots import EchoRoom
 from noom.protocol import ProtocolError
 
-from .browser_fixtures import Browsers, assert_receiving, eventually, join, open_room, remote_tile
+from .browser_fixtures import Browsers, assert_receiving, join, open_room, remote_tile
 from .helpers import Client, RunningServer
 from .services import NoomProcess, RedisServer
+from .support import eventually
 
 # ---- what a person sees ------------------------------------------------------------------------------
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .browser_fixtures import Browsers, assert_receiving, eventually, join, open_room, remote_tile
+from .browser_fixtures import Browsers, assert_receiving, join, open_room, remote_tile
 from .fake_media import write_person_y4m
 from .helpers import RunningServer
+from .support import eventually
 
 ROOT = Path(__file__).resolve().parent.parent
 # Every run makes the screenshots (test-artifacts/, git-ignored); NOOM_UPDATE_SCREENSHOTS=1 refreshes the

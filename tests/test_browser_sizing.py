@@ -8,8 +8,9 @@ from typing import Any
 
 from playwright.async_api import Page
 
-from .browser_fixtures import Browsers, assert_receiving, eventually, flowing, join, remote_tile
+from .browser_fixtures import Browsers, assert_receiving, flowing, join, remote_tile
 from .helpers import RunningServer
+from .support import eventually
 
 BIG = (1280, 800)
 SMALL = (480, 360)

@@ -24,7 +24,6 @@ from playwright.async_api import Page
 from .browser_fixtures import (
     Browsers,
     assert_receiving,
-    eventually,
     flowing,
     has_chat,
     join,
@@ -35,6 +34,7 @@ from .browser_fixtures import (
 )
 from .helpers import TEST_SERVER_SECRET, Client, RunningServer
 from .services import ROOT, NoomProcess, RedisServer
+from .support import eventually
 
 RECOVERY_S = 10.0  # issue 7: the call resumes within 10 s of the fault's end
 

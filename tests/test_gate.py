@@ -18,7 +18,7 @@ from noom.signaling.gate import GRACE_SESSIONS, REFUSAL, ConnectionGate
 from noom.signaling.server import SignalingServer
 
 from .helpers import Client, RunningServer
-from .services import eventually
+from .support import eventually
 
 
 def signaling_of(server: RunningServer) -> SignalingServer:

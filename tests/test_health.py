@@ -11,7 +11,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from noom.signaling.cluster import Cluster
 
 from .helpers import Client
-from .services import NoomProcess, RedisServer, eventually
+from .services import NoomProcess, RedisServer
+from .support import eventually
 
 
 async def get(url: str) -> tuple[int, str]:

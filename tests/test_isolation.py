@@ -4,7 +4,6 @@ headers. docs/security.md maps each defence to the test here that fails without 
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import json
 import logging
@@ -21,7 +20,7 @@ from noom.app import SIGNALING_KEY
 from noom.signaling.server import new_id
 
 from .fuzzing import LogWatch, RawSocket, assert_ack_shape, check_consistency
-from .helpers import assert_silent
+from .helpers import assert_silent, flush
 
 ROOMS, PER_ROOM = 6, 3
 RESERVED = ["connect", "disconnect", "connect_error", "message", "*"]
@@ -49,7 +48,7 @@ async def test_events_reach_only_the_addressed_peer_or_the_senders_room(joined) 
     rooms = [[await joined(f"iso-{r}", f"P{r}{i}") for i in range(PER_ROOM)] for r in range(ROOMS)]
     everyone = [client for room in rooms for client in room]
     room_of = {id(client): r for r, room in enumerate(rooms) for client in room}
-    await asyncio.sleep(0.3)
+    await flush(*everyone)
     for client in everyone:  # forget the peer-joined announcements
         client.drain_all()
     rng = random.Random(7)
@@ -86,21 +85,14 @@ async def test_events_reach_only_the_addressed_peer_or_the_senders_room(joined) 
             refused += 1
     assert refused > 20  # the cross-room attempts really happened
 
-    async def received_by(client) -> collections.Counter[tuple[str, str, str]]:
+    await flush(*everyone)  # every relay was acked: all that was sent has arrived
+    for client in everyone:
         got: collections.Counter[tuple[str, str, str]] = collections.Counter()
-        want = sum(expected[id(client)].values())
-        deadline = asyncio.get_running_loop().time() + 10
-        while sum(got.values()) < want and asyncio.get_running_loop().time() < deadline:
-            for event, items in client.drain_all().items():
-                for data in items:
-                    got[(event, marker_of(event, data), data["from"])] += 1
-            await asyncio.sleep(0.02)
-        return got
-
-    results = await asyncio.gather(*(received_by(client) for client in everyone))
-    for client, got in zip(everyone, results, strict=True):
-        assert got == expected[id(client)], f"{client.peer_id} got {got - expected[id(client)]} extra"
-    await assert_silent(*everyone)  # and nothing more, duplicated or late
+        for event, items in client.drain_all().items():
+            for data in items:
+                got[(event, marker_of(event, data), data["from"])] += 1
+        want = expected[id(client)]  # exactly: nothing missing, duplicated or late
+        assert got == want, f"{client.peer_id}: extra {got - want}, missing {want - got}"
 
 
 @pytest.mark.parametrize("reserved", RESERVED)

@@ -7,56 +7,32 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import socket
-import sys
 from pathlib import Path
 
 import pytest
 
+from .services import NoomProcess
+
 NODE_SCRIPT = Path(__file__).parent / "node" / "load_rooms.mjs"
-NOOM = Path(sys.executable).parent / "noom"
 SOCKETS, PER_ROOM, MESSAGES, WINDOW = 1000, 4, 100_000, 4
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-async def wait_for_port(port: int, process: asyncio.subprocess.Process, timeout: float = 30) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        assert process.returncode is None, "noom serve exited before listening"
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.close()
-            return
-        except OSError:
-            if loop.time() > deadline:
-                raise
-            await asyncio.sleep(0.1)
-
-
 @pytest.mark.timeout(300)
-async def test_1000_sockets_in_250_rooms_relay_100000_ice_messages_exactly_once() -> None:
+async def test_1000_sockets_in_250_rooms_relay_100000_ice_messages_exactly_once(tmp_path: Path) -> None:
     node = shutil.which("node")
     assert node, "Node.js is missing: scripts/setup.sh installs it with the npm packages"
-    port = free_port()
     # One generator process sends as fast as acks return, from one address: the per-socket relay and join
     # limits and the per-address connection cap are raised for it (their defaults are for people). When the
     # whole suite shares a starved machine a pong can wait longer than the default 20 s to be read; dropping
     # sockets for that is not what this test is about, so the ping timeout is raised as well.
-    server = await asyncio.create_subprocess_exec(
-        str(NOOM), "serve", "--port", str(port), "--log-level", "warning",
-        "--rate-relay", "1000000:1000000", "--rate-join", "1000:1000", "--max-connections-per-address", "5000",
-        "--ping-timeout", "60", stderr=asyncio.subprocess.PIPE,
+    server = NoomProcess(
+        "--log-level", "warning", "--rate-relay", "1000000:1000000", "--rate-join", "1000:1000",
+        "--max-connections-per-address", "5000", "--ping-timeout", "60", log=tmp_path / "noom.log",
     )  # fmt: skip
     try:
-        await wait_for_port(port, server)
+        await server.start()
         load = await asyncio.create_subprocess_exec(
-            node, str(NODE_SCRIPT), f"http://127.0.0.1:{port}", str(SOCKETS), str(PER_ROOM), str(MESSAGES),
+            node, str(NODE_SCRIPT), server.url, str(SOCKETS), str(PER_ROOM), str(MESSAGES),
             str(WINDOW), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
         try:
@@ -66,11 +42,9 @@ async def test_1000_sockets_in_250_rooms_relay_100000_ice_messages_exactly_once(
             await load.wait()
             raise
     finally:
-        server_alive = server.returncode is None
-        if server_alive:
-            server.terminate()
-        _, server_log = await asyncio.wait_for(server.communicate(), 30)
-    log = server_log.decode(errors="replace")
+        server_alive = server.proc is not None and server.proc.poll() is None
+        server.stop()
+    log = server.log.read_text(errors="replace")
     report = f"load generator:\n{progress.decode(errors='replace')[-3000:]}\nserver:\n{log[-3000:]}"
     assert server_alive and load.returncode == 0, report
     assert "Traceback" not in log and " ERROR " not in log, report

@@ -19,9 +19,10 @@ import numpy as np
 from noom.media import layout
 from noom.media.audio import tone_present
 
-from .browser_fixtures import Browsers, assert_receiving, eventually, join
+from .browser_fixtures import Browsers, assert_receiving, join
 from .fake_media import write_color_y4m, write_tone_wav
 from .helpers import TEST_SERVER_SECRET, RunningServer
+from .support import eventually
 
 WIDTH, HEIGHT, DURATION = 640, 360, 6
 PEOPLE = {"Ada": ((220, 30, 30), 600), "Bob": ((30, 40, 220), 1500)}  # name: (camera colour, microphone tone)

@@ -6,7 +6,8 @@ from noom.media.echo import EchoBot
 from noom.media.probe import ProbeBot
 
 from .helpers import Client, RunningServer
-from .media_helpers import bot_credential, wait_until
+from .media_helpers import bot_credential
+from .support import eventually
 
 
 async def test_probe_gets_its_own_frames_back_through_the_echo_bot(server: RunningServer) -> None:
@@ -16,9 +17,9 @@ async def test_probe_gets_its_own_frames_back_through_the_echo_bot(server: Runni
     await echo.start()
     await probe.start()
     try:
-        await wait_until(lambda: any(r.own_frames > 0 for r in probe.received.values()), 30, "echoed frames")
+        await eventually(lambda: any(r.own_frames > 0 for r in probe.received.values()), "echoed frames", 30)
         probe.reset()
-        await wait_until(lambda: any(r.own_frames >= 60 for r in probe.received.values()), 30, "60 echoed frames")
+        await eventually(lambda: any(r.own_frames >= 60 for r in probe.received.values()), "60 echoed frames", 30)
         report = probe.report()
         [loop] = echo.loops.values()
         echo_report = await echo.report_for(loop)
@@ -50,7 +51,8 @@ async def test_bot_keeps_its_offer_when_offers_collide(server: RunningServer) ->
         assert offer["from"] == bot.peer_id and "m=video" in offer["sdp"]
         ack = await browser.call("offer", {"to": bot.peer_id, "sdp": "v=0 (a colliding offer)"})
         assert ack["ok"]
-        # Impolite: the bot neither answers nor rolls back; its own offer stays pending.
+        # Impolite: the bot neither answers nor rolls back; its own offer stays pending. A bound, not a sentinel:
+        # the bot is another socket that would answer on its own time, after its own WebRTC work.
         await browser.nothing("answer", within=1.0)
         assert bot.peers[browser.peer_id].pc.signalingState == "have-local-offer"
     finally:

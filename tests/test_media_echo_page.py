@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from playwright.async_api import Browser, Page
+from playwright.async_api import Page
 
+from .browser_fixtures import Browsers
 from .helpers import RunningServer
-from .media_helpers import browser_fixture  # noqa: F401  (provides the `browser` fixture)
 
 
 async def frames_decoded(page: Page, selector: str) -> int:
     return await page.eval_on_selector(selector, "v => v.getVideoPlaybackQuality().totalVideoFrames")
 
 
-async def test_echo_page_shows_you_back_from_the_server(make_server, browser: Browser) -> None:
+async def test_echo_page_shows_you_back_from_the_server(make_server, browsers: Browsers) -> None:
     server: RunningServer = await make_server(echo_max_sessions=1)
-    page = await browser.new_page()
+    page = await browsers.page("echo")
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     await page.goto(server.url + "/")
@@ -46,7 +46,7 @@ async def test_echo_page_shows_you_back_from_the_server(make_server, browser: Br
     assert not await page.eval_on_selector("#echoed-audio", "a => a.muted")
 
     # A second test while the only echo session is taken: the page says so.
-    other = await browser.new_page()
+    other = await browsers.page("second")
     await other.goto(server.url + "/echo")
     await other.click("#start")
     await other.wait_for_function(

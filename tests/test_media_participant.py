@@ -12,7 +12,8 @@ from noom.media.participant import Participant, guarded
 from noom.protocol import Peer
 
 from .helpers import Client, RunningServer
-from .media_helpers import bot_credential, wait_until
+from .media_helpers import bot_credential
+from .support import eventually
 
 
 class FailingBot(Participant):
@@ -38,9 +39,9 @@ async def test_a_failing_bot_handler_is_logged_not_raised(
         with caplog.at_level(logging.ERROR):
             for n, muted in enumerate((True, False), 1):  # twice: the first failure did not break the bot
                 assert (await person.call("media", {"audio": not muted}))["ok"]
-                await wait_until(lambda n=n: bot.changes == n, 10, "the bot to get the media event")
+                await eventually(lambda n=n: bot.changes == n, "the bot to get the media event", 10)
             await person.call("rename", {"name": "Ada L."})
-            await wait_until(lambda: bot.changes == 3, 10, "the bot to get the rename")
+            await eventually(lambda: bot.changes == 3, "the bot to get the rename", 10)
             gc.collect()  # an unretrieved task exception is reported when the task is collected
         failures = [
             r for r in caplog.records if r.name == "noom.media.participant" and "handler failed" in r.getMessage()

@@ -7,7 +7,8 @@ import asyncio
 from noom.media.probe import ProbeBot, ProbeReport
 
 from .helpers import RunningServer
-from .media_helpers import bot_credential, wait_until
+from .media_helpers import bot_credential
+from .support import eventually
 
 
 def peer_report(report: ProbeReport, name: str):
@@ -24,8 +25,8 @@ async def test_two_probes_see_and_hear_each_other(server: RunningServer) -> None
     await b.start()
     try:
         # Measure from the moment media flows both ways, over 5 s.
-        await wait_until(
-            lambda: all(any(r.stamped > 0 for r in p.received.values()) for p in (a, b)), 30, "first frames"
+        await eventually(
+            lambda: all(any(r.stamped > 0 for r in p.received.values()) for p in (a, b)), "first frames", 30
         )
         a.reset()
         b.reset()
@@ -50,12 +51,12 @@ async def test_probe_rejoins_after_its_socket_is_dropped(server: RunningServer) 
     await a.start()
     await b.start()
     try:
-        await wait_until(lambda: any(r.stamped for r in a.received.values()), 30, "frames from b")
+        await eventually(lambda: any(r.stamped for r in a.received.values()), "frames from b", 30)
         old_id = b.peer_id
         await b.sio.eio.ws.close()  # the WebSocket breaks without a goodbye, as when the network drops
         # b reconnects, joins again as a newcomer and offers to a; a sees the new b's frames.
-        await wait_until(lambda: b.peer_id != old_id, 30, "b to join again")
-        await wait_until(lambda: a.received.get(b.peer_id) and a.received[b.peer_id].stamped > 10, 30, "new b's frames")
+        await eventually(lambda: b.peer_id != old_id, "b to join again", 30)
+        await eventually(lambda: a.received.get(b.peer_id) and a.received[b.peer_id].stamped > 10, "new b's frames", 30)
         assert old_id not in a.peers  # the dropped connection was closed
     finally:
         await b.stop()

@@ -14,7 +14,8 @@ from noom.media.probe import ProbeBot, luma
 from noom.media.recorder import RecorderBot
 
 from .helpers import RunningServer
-from .media_helpers import bot_credential, wait_until
+from .media_helpers import bot_credential
+from .support import eventually
 
 WIDTH, HEIGHT = 640, 480
 
@@ -33,16 +34,16 @@ async def test_recorder_writes_grid_and_mixed_audio(server: RunningServer, tmp_p
     out = tmp_path / "call.mp4"
     recorder = RecorderBot(server.url, "rec", out, width=WIDTH, height=HEIGHT, fps=15, bot_credential=key)
     try:
-        await wait_until(
+        await eventually(
             lambda: all(p.received and all(r.stamped for r in p.received.values()) for p in (a, b)),
-            30,
             "probes see each other",
+            30,
         )
         await recorder.start()
-        await wait_until(
+        await eventually(
             lambda: len(recorder.tiles) == 2 and all(t.frame is not None for t in recorder.tiles.values()),
-            30,
             "recorder receives both",
+            30,
         )
         order = [t.peer.name for t in recorder.tiles.values()]
         await asyncio.sleep(max(0.0, 3 - recorder.elapsed))

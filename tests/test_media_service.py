@@ -24,7 +24,8 @@ from noom.secret import SECRET_KEY, ServerSecret
 from noom.signaling.server import peer_channel
 
 from .helpers import Client, RunningServer
-from .media_helpers import bot_credential, wait_until
+from .media_helpers import bot_credential
+from .support import eventually
 
 LINK_RE = re.compile(r"/recordings/[A-Za-z0-9_-]+\.[0-9]+\.[A-Za-z0-9_-]+")
 
@@ -63,8 +64,8 @@ async def test_recording_of_a_room_is_downloadable_only_by_its_signed_link(make_
         assert ("bot", "recorder") in [(p["kind"], p["role"]) for p in joined]
         recording = service.recordings["meeting"]
         recorder = recording.bot
-        await wait_until(
-            lambda: sum(t.frame is not None for t in recorder.tiles.values()) == 2, 30, "frames from both probes"
+        await eventually(
+            lambda: sum(t.frame is not None for t in recorder.tiles.values()) == 2, "frames from both probes", 30
         )
         async with aiohttp.ClientSession(server.url) as http:
             # A valid link to a recording still being written: not yet.
@@ -76,7 +77,7 @@ async def test_recording_of_a_room_is_downloadable_only_by_its_signed_link(make_
             chat = await watcher.next("chat", timeout=20)
             [link] = LINK_RE.findall(chat["text"])
             assert chat["text"].startswith("Recording saved (") and "24 h" in chat["text"]
-            await wait_until(lambda: "meeting" not in service.recordings, 10, "the recorder to leave")
+            await eventually(lambda: "meeting" not in service.recordings, "the recorder to leave", 10)
             async with http.get(link) as response:
                 assert response.status == 200
                 assert response.headers["Content-Type"] == "video/mp4"
@@ -124,10 +125,10 @@ async def test_recorders_are_capped(make_server, tmp_path: Path) -> None:
         await service.start_recorder(server.url, "second")
     assert busy.value.code == "busy" and "try again when another recording has ended" in busy.value.message
     await ask_to_stop(server, service, "first")
-    await wait_until(lambda: not service.recordings, 20, "the first recording to end")
+    await eventually(lambda: not service.recordings, "the first recording to end", 20)
     await service.start_recorder(server.url, "second")  # its place is free again
     await ask_to_stop(server, service, "second")
-    await wait_until(lambda: not service.recordings, 20, "the second recording to end")
+    await eventually(lambda: not service.recordings, "the second recording to end", 20)
 
 
 async def test_recorder_stops_when_no_human_sends_media(make_server, tmp_path: Path) -> None:
@@ -143,8 +144,8 @@ async def test_recorder_stops_when_no_human_sends_media(make_server, tmp_path: P
     try:
         await service.start_recorder(server.url, "quiet")
         recorder = service.recordings["quiet"].bot
-        await wait_until(lambda: any(t.frame is not None for t in recorder.tiles.values()), 30, "the probe's frames")
-        await wait_until(lambda: "quiet" not in service.recordings, 20, "the recorder to stop by itself")
+        await eventually(lambda: any(t.frame is not None for t in recorder.tiles.values()), "the probe's frames", 30)
+        await eventually(lambda: "quiet" not in service.recordings, "the recorder to stop by itself", 20)
         assert 3.0 <= recorder.elapsed < 15.0
         chat = await idle.next("chat", timeout=10)
         assert LINK_RE.search(chat["text"])
@@ -220,7 +221,7 @@ async def test_old_recordings_are_deleted_at_start_up(make_server, tmp_path: Pat
     old = stored(tmp_path, ".mp4", 10, age=8 * 86400)  # older than the default 7 days
     kept = stored(tmp_path, ".mp4", 10, age=86400)
     await make_server(recordings_dir=str(tmp_path))
-    await wait_until(lambda: not old.exists(), 10, "the start-up sweep")
+    await eventually(lambda: not old.exists(), "the start-up sweep", 10)
     assert kept.exists()
 
 
@@ -249,7 +250,7 @@ async def test_echo_sessions_are_private_one_per_address_and_capped(make_server)
         bot = service.echo_sessions["sid-1"].bot
         # The socket that asked went away: its test ends, and its address may start another.
         await service.end_echo("sid-1")
-        await wait_until(lambda: "sid-1" not in service.echo_sessions, 10, "the echo session to end")
+        await eventually(lambda: "sid-1" not in service.echo_sessions, "the echo session to end", 10)
         left = await guest.next("peer-left", timeout=10)
         assert left["peerId"] == bot.peer_id
         await service.start_echo(server.url, "sid-5", "192.0.2.1")
@@ -271,8 +272,8 @@ async def test_echo_session_belongs_to_the_socket_that_asked(make_server) -> Non
         [session] = service.echo_sessions.values()
         assert session.room == echo["room"]
         await asker.close()
-        await wait_until(lambda: not service.echo_sessions, 10, "the echo session to end with its socket")
-        await wait_until(lambda: not session.bot.sio.connected, 10, "the echo bot to leave")
+        await eventually(lambda: not service.echo_sessions, "the echo session to end with its socket", 10)
+        await eventually(lambda: not session.bot.sio.connected, "the echo bot to leave", 10)
         assert (await other.call("echo-start", {}))["ok"]  # the address's one test is free again
     finally:
         await asker.close()
@@ -284,7 +285,7 @@ async def test_echo_session_nobody_joins_ends(make_server) -> None:
     service = server.app[MEDIA_KEY]
     service.echo_join_timeout = 1.0
     await service.start_echo(server.url, "sid-1", "192.0.2.1")
-    await wait_until(lambda: not service.echo_sessions, 10, "the unvisited echo session to end")
+    await eventually(lambda: not service.echo_sessions, "the unvisited echo session to end", 10)
 
 
 async def test_echo_page_is_served_and_the_old_http_api_is_gone(server: RunningServer) -> None:

@@ -22,7 +22,8 @@ from noom.signaling.redis_store import connect as redis_connect
 from noom.signaling.server import SignalingServer
 
 from .helpers import DEFAULT_RATES, Client, RunningServer
-from .services import RedisServer, eventually
+from .services import RedisServer
+from .support import eventually
 
 JOINS_UNLIMITED = DEFAULT_RATES | {"rate_join": Rate(1000, 1000)}
 

@@ -3,34 +3,23 @@ two people hold a call on the room page."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import expect
 
-from .browser_fixtures import Browsers, assert_receiving, eventually, has_chat, join, send_chat
+from .browser_fixtures import Browsers, call_of_two, has_chat, send_chat
 from .helpers import Client
 from .services import NoomProcess, RedisServer
-
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-background-networking"]
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
-        yield browser
-        await browser.close()
+from .support import eventually
 
 
-async def test_lobby_works_against_two_workers(tmp_path: Path, browser: Browser) -> None:
+async def test_lobby_works_against_two_workers(tmp_path: Path, browsers: Browsers) -> None:
     redis = RedisServer(tmp_path).start()
     noom = NoomProcess("--workers", "2", "--redis-url", redis.url, "--shutdown-timeout", "2", log=tmp_path / "noom.log")
     clients: list[Client] = []
     try:
         await noom.start()
-        page = await browser.new_page()
+        page = await browsers.page("lobby")
         await page.goto(noom.url + "/")
         # The page learned that only websocket is accepted here; polling would be refused (400).
         assert await page.get_attribute("body", "data-socket-transports") == "websocket"
@@ -58,11 +47,7 @@ async def test_call_on_the_room_page_through_two_workers(browsers: Browsers, tmp
     noom = NoomProcess("--workers", "2", "--redis-url", redis.url, "--shutdown-timeout", "2", log=tmp_path / "noom.log")
     try:
         await noom.start()
-        alice, bob = await browsers.page("alice"), await browsers.page("bob")
-        await join(alice, noom.url, "two-workers", "Alice")
-        await join(bob, noom.url, "two-workers", "Bob")
-        await assert_receiving(alice, "Bob")
-        await assert_receiving(bob, "Alice")
+        alice, bob = await call_of_two(browsers, noom.url, "two-workers")
         await send_chat(alice, "hello through two workers")
         for page in (alice, bob):
             await eventually(

@@ -14,7 +14,8 @@ import pytest
 from redis import asyncio as aioredis
 
 from .helpers import Client
-from .services import NoomProcess, RedisServer, eventually
+from .services import NoomProcess, RedisServer
+from .support import eventually
 
 # Short enough that a crash is noticed quickly in tests; the bound on removal is about 4/3 of it.
 HEARTBEAT_TTL = 1.5
@@ -299,7 +300,7 @@ async def test_the_host_on_one_process_moderates_peers_on_another(start_noom, co
     assert await bob.next("muted", timeout=10) == {"kind": "audio", "by": "Alice"}
     assert await alice.call("remove", {"peerId": bob.peer_id}) == {"ok": True}
     assert (await bob.next("removed", timeout=10))["reason"] == "removed"
-    await eventually(lambda: not bob.sio.connected, 10, "B closed the removed socket")
+    await eventually(lambda: not bob.sio.connected, "B closed the removed socket", 10)
     left = [e for e in carol.drain("peer-left")] or [await carol.next("peer-left", timeout=10)]
     assert {"peerId": bob.peer_id, "reason": "removed"} in left
     # Alice leaves: Carol, on the other process, hosts now.

@@ -11,7 +11,8 @@ import aiohttp
 from redis import asyncio as aioredis
 
 from .helpers import Client
-from .services import NoomProcess, RedisServer, eventually
+from .services import NoomProcess, RedisServer
+from .support import eventually
 
 MAX_CLIENTS = 30
 

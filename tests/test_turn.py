@@ -24,7 +24,8 @@ from noom.config import Config
 from noom.signaling.turn import turn_ice_server
 
 from .helpers import Client
-from .services import TurnServer, eventually
+from .services import TurnServer
+from .support import eventually
 
 SECRET = "correct horse battery staple"
 in_namespace = pytest.mark.skipif(

@@ -19,7 +19,7 @@ from urllib.parse import urljoin
 import aiohttp
 import pytest
 
-from .browser_fixtures import Browsers, assert_receiving, join
+from .browser_fixtures import Browsers, call_of_two
 from .services import ROOT, NoomProcess
 
 # Attribute and string references a page, script or style sheet makes to a file of ours.
@@ -124,12 +124,7 @@ async def test_wheel_serves_every_page_and_asset(wheel_server: NoomProcess) -> N
 
 
 async def test_two_browsers_hold_a_call_on_the_wheel(browsers: Browsers, wheel_server: NoomProcess) -> None:
-    alice = await browsers.page("alice")
-    bob = await browsers.page("bob")
-    await join(alice, wheel_server.url, "wheel", "Alice")
-    await join(bob, wheel_server.url, "wheel", "Bob")
-    await assert_receiving(alice, "Bob")
-    await assert_receiving(bob, "Alice")
+    await call_of_two(browsers, wheel_server.url, "wheel")
 
 
 def test_missing_assets_are_one_line_at_start_up(

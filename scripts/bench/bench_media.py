@@ -34,10 +34,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from common import DOCS, ROOT, cpu_seconds, free_port, machine_description, pinned, wait_for_port, write_section
+from common import DOCS, PYTHON, ROOT, cpu_seconds, machine_description, pinned, rerun_in_namespace, write_section
+
+from tests.support import eventually, free_port, wait_for_port
 
 SERVER_CORE, PROBE_CORE = 0, 1
-PYTHON = str(ROOT / ".venv" / "bin" / "python")
 NOOM = str(ROOT / ".venv" / "bin" / "noom")
 FPS = 30
 MIN_FPS = 25.0
@@ -168,14 +169,6 @@ def measure_codec(rounds: int, seconds: float) -> list[dict[str, Any]]:
 # ---- probes driven inside the namespace (the "_echo" and "_room" subcommands) ----------------------
 
 
-async def _until(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.1)
-
-
 def _process_cpu() -> float:
     return time.process_time()
 
@@ -221,7 +214,7 @@ async def drive_echo(
         def own(probe: ProbeBot) -> int:
             return sum(r.own_frames for r in probe.received.values())
 
-        await _until(lambda: all(own(p) > 0 for p in probes), 60, "every probe's first echoed frame")
+        await eventually(lambda: all(own(p) > 0 for p in probes), "every probe's first echoed frame", 60)
         await asyncio.sleep(3)  # let the bitrate settle
         for probe in probes:
             probe.reset()
@@ -321,7 +314,7 @@ async def drive_room(url: str, participants: int, seconds: float, out: str) -> d
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
         )
-        await _until(lambda: all(getattr(p, "tracks", None) for p in probes), 60, "the recorder to connect")
+        await eventually(lambda: all(getattr(p, "tracks", None) for p in probes), "the recorder to connect", 60)
         await asyncio.sleep(4)  # connections up, the recorder's first frames decoded
         counts = [p.tracks[0]._count for p in probes]
         cpu, started = cpu_seconds(recorder.pid), time.monotonic()
@@ -360,7 +353,7 @@ def start_server(port: int, recordings: str) -> subprocess.Popen:
     argv += ["--server-secret", BENCH_SECRET, "--bots-max", "256", "--trust-proxy", "true"]
     argv += ["--recordings-dir", recordings]
     proc = subprocess.Popen(pinned(SERVER_CORE, argv), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    wait_for_port(port, proc)
+    asyncio.run(wait_for_port(port, proc))
     return proc
 
 
@@ -646,10 +639,6 @@ def profile_text(sessions: int, samples: list[dict], raws: list[Path], command: 
 # ---- main ------------------------------------------------------------------------------------------
 
 
-def in_namespace() -> bool:
-    return os.environ.get("NOOM_TEST_NETNS") == "1"
-
-
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "_codec":
         print(json.dumps(codec_run(sys.argv[2], float(sys.argv[3]), max_frames=20000)))
@@ -671,11 +660,8 @@ def main() -> int:
     parser.add_argument("--profile", type=int, metavar="N", help="instead: py-spy the server with N echo sessions")
     parser.add_argument("--no-docs", action="store_true", help="print results without writing docs/")
     args = parser.parse_args()
-    if not in_namespace():
-        # aiortc needs a non-loopback interface: re-run in a private namespace with a veth pair.
-        unshare = ["unshare", "--net"] + ([] if os.getuid() == 0 else ["--map-root-user"])
-        argv = [*unshare, "--", str(ROOT / "scripts" / "netns.sh"), PYTHON, __file__, *sys.argv[1:]]
-        return subprocess.run(argv, check=False).returncode
+    if (code := rerun_in_namespace(__file__)) is not None:
+        return code
     if args.profile:
         (DOCS / "bench").mkdir(parents=True, exist_ok=True)
         samples, raws = [], []

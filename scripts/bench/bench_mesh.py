@@ -33,9 +33,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from common import DOCS, ROOT, cpu_seconds, free_port, machine_description, wait_for_port, write_section
+from common import DOCS, ROOT, cpu_seconds, machine_description, rerun_in_namespace, write_section
 
-PYTHON = str(ROOT / ".venv" / "bin" / "python")
+from tests.support import free_port, launch_chromium, wait_for_port
+
 NOOM = str(ROOT / ".venv" / "bin" / "noom")
 WINDOW = (1280, 800)
 # The fake camera at 20 fps, Chromium's default (the tests use 15 to stay light).
@@ -95,10 +96,6 @@ def say(text: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
 
 
-def in_namespace() -> bool:
-    return os.environ.get("NOOM_TEST_NETNS") == "1"
-
-
 def chromium_pids() -> list[int]:
     """Every Chromium process descended from this script (Playwright's driver starts them)."""
     parents: dict[int, int] = {}
@@ -136,14 +133,12 @@ def browsers_cpu() -> float:
 async def measure(n: int, sizing: bool, url: str, warmup: float, seconds: float) -> dict[str, Any]:
     from playwright.async_api import async_playwright
 
-    from tests.browser_fixtures import CHROMIUM, CHROMIUM_FLAGS, assert_receiving, join
+    from tests.browser_fixtures import assert_receiving, join
 
-    flags = [f for f in CHROMIUM_FLAGS if not f.startswith("--use-fake-device-for-media-stream")]
-    flags.append(f"--use-fake-device-for-media-stream=fps={FAKE_FPS}")
     room = f"bench-{n}-{'on' if sizing else 'off'}-{int(time.time())}"
     names = [f"P{i}" for i in range(n)]
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=flags)
+        browser = await launch_chromium(playwright.chromium, fake_devices=f"fps={FAKE_FPS}")
         try:
             pages = []
             for name in names:
@@ -304,10 +299,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="N = 2, 3 with 5 s warm-up and 8 s windows")
     parser.add_argument("--no-docs", action="store_true", help="print results without writing docs/")
     args = parser.parse_args()
-    if not in_namespace():
-        unshare = ["unshare", "--net"] + ([] if os.getuid() == 0 else ["--map-root-user"])
-        argv = [*unshare, "--", str(ROOT / "scripts" / "netns.sh"), PYTHON, __file__, *sys.argv[1:]]
-        return subprocess.run(argv, check=False).returncode
+    if (code := rerun_in_namespace(__file__)) is not None:
+        return code
     if args.quick:
         args.people, args.warmup, args.seconds = "2,3", 5.0, 8.0
     port = free_port()
@@ -316,7 +309,7 @@ def main() -> int:
     server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     rows: list[dict] = []
     try:
-        wait_for_port(port, server)
+        asyncio.run(wait_for_port(port, server))
         url = f"http://127.0.0.1:{port}"
         for n in [int(x) for x in args.people.split(",")]:
             for sizing in (False, True) if n % 2 else (True, False):

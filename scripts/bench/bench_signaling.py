@@ -11,6 +11,7 @@ ratios. Results go to docs/bench/signaling.json and into docs/benchmarks.md with
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import statistics
 import subprocess
@@ -20,18 +21,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (
-    DOCS,
-    ROOT,
-    cpu_seconds,
-    free_port,
-    machine_description,
-    memory_kib,
-    pinned,
-    wait_for_port,
-    write_section,
-)
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from common import DOCS, ROOT, cpu_seconds, machine_description, memory_kib, pinned, write_section
 from variant_server import LEVERS
+
+from tests.support import free_port, wait_for_port
 
 NODE_DIR = ROOT / "scripts" / "bench" / "node"
 SERVER_CORE, LOADGEN_CORE = 0, 1
@@ -77,7 +71,7 @@ def measure(server: str, clients: int, window: int, seconds: float, round_: int)
         pinned(SERVER_CORE, server_command(server, port)), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     try:
-        wait_for_port(port, proc)
+        asyncio.run(wait_for_port(port, proc))
         time.sleep(0.5)
         rss_before = memory_kib(proc.pid)
         gen = subprocess.Popen(

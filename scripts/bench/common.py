@@ -1,18 +1,19 @@
-"""Shared pieces of the benchmark scripts: process sampling from /proc, percentiles, and writing results
-into docs/benchmarks.md between markers so every table there comes from a run."""
+"""Shared pieces of the benchmark scripts: process sampling from /proc, running inside a private network
+namespace, and writing results into docs/benchmarks.md between markers so every table there comes from a run.
+Ports and polling come from tests/support.py, as in the tests."""
 
 from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
-import time
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
 
 
 def cpu_seconds(pid: int, tid: int | None = None) -> float:
@@ -28,23 +29,15 @@ def memory_kib(pid: int, field: str = "VmRSS") -> int:
     return int(match.group(1)) if match else 0
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode} before listening on {port}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"nothing listened on port {port} within {timeout} s")
+def rerun_in_namespace(script: str) -> int | None:
+    """Outside a private network namespace, run ``script`` again (with this process's arguments) inside one,
+    as the test suite runs (``unshare --net`` + scripts/netns.sh: nothing outside is reachable, and aiortc gets
+    the non-loopback interface it needs), and return its exit code; inside one, return None."""
+    if os.environ.get("NOOM_TEST_NETNS") == "1":
+        return None
+    unshare = ["unshare", "--net"] + ([] if os.getuid() == 0 else ["--map-root-user"])
+    argv = [*unshare, "--", str(ROOT / "scripts" / "netns.sh"), PYTHON, script, *sys.argv[1:]]
+    return subprocess.run(argv, check=False).returncode
 
 
 def pinned(core: int, argv: list[str]) -> list[str]:
