@@ -10,4 +10,5 @@ $py scripts/bench/bench_signaling.py --ablation 200 --windows 1,8 --rounds 2 --s
 $py scripts/bench/bench_media.py --rounds 2 --seconds 8 --max-sessions 8
 $py scripts/bench/bench_media.py --profile 2 --rounds 2 --seconds 8
 $py scripts/bench/bench_mesh.py
+$py scripts/bench/bench_encoder.py
 $py scripts/soak.py --minutes 10
