@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything Noom needs on a fresh machine, idempotently:
-#   - Debian packages (only with --system): chromium, redis-server, coturn, iproute2, iptables for the test suite;
+#   - Debian packages (only with --system): chromium, redis-server, coturn, iproute2, iptables, espeak-ng, sox
+#     for the test suite;
 #   - a virtualenv in .venv with the locked dependencies (requirements.lock, dev extra included) and Noom
 #     itself installed editable;
 #   - the browser client's npm packages in web/node_modules, and the files the pages use from them copied
@@ -22,6 +23,9 @@ if ((want_system)); then
   command -v ip >/dev/null || missing+=(iproute2)
   command -v unshare >/dev/null || missing+=(util-linux)
   fc-list 2>/dev/null | grep -qi dejavu || missing+=(fonts-dejavu-core)
+  # The noise-suppression test's fake microphone: speech from espeak-ng, resampled by sox.
+  command -v espeak-ng >/dev/null || missing+=(espeak-ng)
+  command -v sox >/dev/null || missing+=(sox)
   if ((${#missing[@]})); then
     if [[ $(id -u) -eq 0 ]]; then
       log "installing Debian packages: ${missing[*]}"

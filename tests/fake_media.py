@@ -7,6 +7,7 @@ tell two browsers apart in a recording.
 
 from __future__ import annotations
 
+import subprocess
 import wave
 from pathlib import Path
 
@@ -92,3 +93,48 @@ def write_tone_wav(path: Path, hz: float, seconds: float = 2.0, rate: int = 4800
         out.setframerate(rate)
         out.writeframes(samples.tobytes())
     return path
+
+
+# Sentences espeak-ng says into the noisy microphone, one per speech stretch.
+SPEECH = (
+    "The quick brown fox jumps over the lazy dog.",
+    "Please call me back when you have a moment.",
+    "We will meet again in the morning.",
+)
+
+
+def write_noisy_speech_wav(
+    path: Path, noise_dbfs: float = -35.0, pause: float = 2.0, rate: int = 48000, seed: int = 7
+) -> tuple[Path, np.ndarray]:
+    """A microphone in a noisy room: espeak-ng's speech (resampled by sox) in stretches with ``pause`` seconds
+    of silence before each, and steady white noise at ``noise_dbfs`` (RMS, dB full scale) throughout; mono
+    16-bit PCM at ``rate``. Returns the path and a per-sample mask that is True where speech plays (so the
+    pauses are known). Needs the Debian packages espeak-ng and sox (scripts/setup.sh --system)."""
+    pieces: list[np.ndarray] = []
+    speaking: list[np.ndarray] = []
+    quiet = np.zeros(int(pause * rate), np.float32)
+    for index, sentence in enumerate(SPEECH):
+        raw, resampled = path.with_name(f"{path.stem}-{index}-raw.wav"), path.with_name(f"{path.stem}-{index}.wav")
+        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(raw), sentence], check=True, timeout=60)
+        # Peak-normalised to -3 dBFS so the speech level does not depend on espeak-ng's version.
+        subprocess.run(
+            ["sox", str(raw), "-r", str(rate), "-c", "1", "-b", "16", str(resampled), "norm", "-3"],
+            check=True,
+            timeout=60,
+        )
+        with wave.open(str(resampled), "rb") as source:
+            spoken = np.frombuffer(source.readframes(source.getnframes()), "<i2").astype(np.float32) / 32768
+        sounding = np.flatnonzero(np.abs(spoken) >= 1e-3)  # espeak-ng pads with silence; the pauses are ours
+        spoken = spoken[sounding[0] : sounding[-1] + 1]
+        pieces += [quiet, spoken]
+        speaking += [np.zeros(quiet.size, bool), np.ones(spoken.size, bool)]
+    speech = np.concatenate(pieces)
+    noise = np.random.default_rng(seed).standard_normal(speech.size).astype(np.float32)
+    noise *= 10 ** (noise_dbfs / 20) / np.sqrt(np.mean(noise**2))
+    samples = np.clip(speech + noise, -1, 1)
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes((samples * 32767).astype("<i2").tobytes())
+    return path, np.concatenate(speaking)

@@ -1,4 +1,4 @@
-"""The browser's third-party files (socket.io-client, Lucide icons): which ones the pages reference, and
+"""The browser's third-party files (socket.io-client, Lucide icons, RNNoise): which ones the pages reference, and
 where the package keeps them (static/vendor/, filled from the pinned npm packages by
 scripts/vendor_assets.py and shipped inside the wheel)."""
 
@@ -13,6 +13,10 @@ VENDOR = HERE / "static" / "vendor"
 NPM_SOURCES = {
     "socket.io": Path("socket.io-client") / "dist",
     "icons": Path("lucide-static") / "icons",
+    # RNNoise for the microphone (static/js/noise.js): the library module and its WebAssembly builds, and
+    # the AudioWorklet processor, which the package keeps one folder down.
+    "noise-suppressor": Path("@sapphi-red") / "web-noise-suppressor" / "dist",
+    "rnnoise": Path("@sapphi-red") / "web-noise-suppressor" / "dist" / "rnnoise",
 }
 _REFERENCE = re.compile(r"/vendor/(" + "|".join(re.escape(name) for name in NPM_SOURCES) + r")/([A-Za-z0-9._-]+)")
 _PAGE_SUFFIXES = {".html", ".js", ".css"}

@@ -19,7 +19,9 @@ HERE = Path(__file__).parent
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
-        "script-src 'self'",
+        # 'wasm-unsafe-eval' lets WebAssembly.compile run (RNNoise in the microphone's AudioWorklet, which
+        # shares this policy); it allows no eval() of JavaScript and no script from anywhere else.
+        "script-src 'self' 'wasm-unsafe-eval'",
         "style-src 'self'",
         "img-src 'self' data: blob:",
         "media-src 'self' blob:",
@@ -104,3 +106,6 @@ def setup_web(app: web.Application) -> None:
     app.router.add_static("/vendor/socket.io/", VENDOR / "socket.io", name="socketio-client")
     # Lucide icons (SVG files), coloured by CSS mask-image so they follow the text colour.
     app.router.add_static("/vendor/icons/", VENDOR / "icons", name="icons")
+    # RNNoise for the microphone (static/js/noise.js): the library module, its WebAssembly builds, its worklet.
+    app.router.add_static("/vendor/noise-suppressor/", VENDOR / "noise-suppressor", name="noise-suppressor")
+    app.router.add_static("/vendor/rnnoise/", VENDOR / "rnnoise", name="rnnoise-worklet")
