@@ -1,5 +1,5 @@
 // The lobby: remember the name, pick or generate a room, and show the live room list (protocol `rooms`).
-import { connectSocket } from "./socket.js";
+import { connectClient } from "./socket.js";
 import { el, icon } from "./ui.js";
 
 const nameInput = document.getElementById("name");
@@ -55,6 +55,9 @@ function render(rooms) {
   }
 }
 
-const socket = connectSocket();
-socket.on("rooms", ({ rooms }) => render(rooms));
-socket.on("connect", () => socket.emit("rooms", {}, (ack) => ack.ok && render(ack.rooms)));
+const client = connectClient();
+client.on("rooms", ({ rooms }) => render(rooms));
+client.on("connect", async () => {
+  const ack = await client.request("rooms", {});
+  if (ack.ok) render(ack.rooms);
+});

@@ -4,12 +4,8 @@
 import { io } from "/vendor/socket.io/socket.io.esm.min.js";
 import { Client, connect } from "./client.js";
 
-export function connectSocket(options = {}) {
-  const transports = (document.body.dataset.socketTransports || "websocket,polling").split(",");
-  return connect(io, { transports, ...options });
-}
-
 /** A Client (client.js) on a new connection of this page. */
 export function connectClient(options = {}) {
-  return new Client(connectSocket(options));
+  const transports = (document.body.dataset.socketTransports || "websocket,polling").split(",");
+  return new Client(connect(io, { transports, ...options }));
 }
