@@ -16,13 +16,13 @@ const STATS_POLL_MS = 2000;
 export class Call {
   /**
    * @param {object} options
-   * @param {import("socket.io-client").Socket} options.socket connected to the signaling server
+   * @param {import("./client.js").Client} options.client joined to the room (the join ack goes to start())
    * @param {string} options.room
    * @param {object} options.media {stream, micTrack, camTrack, audioOn, videoOn, cameraId, micId, speakerId}
    * @param {(reason: string, title?: string) => void} options.onEnd called when the call is over for us
    */
-  constructor({ socket, room, name, password, media, onEnd }) {
-    this.socket = socket;
+  constructor({ client, room, name, password, media, onEnd }) {
+    this.client = client;
     this.room = room;
     this.name = name;
     this.password = password;
@@ -30,7 +30,7 @@ export class Call {
     this.stream = new MediaStream([this.micTrack, this.camTrack].filter(Boolean));
     this.screenTrack = null;
     this.hand = false;
-    this.peers = new Map(); // peerId -> {peer, tile, link}
+    this.peers = new Map(); // peerId -> {peer (the client's peer table record), tile, link}
     this.onEnd = onEnd;
     this.unread = 0;
     this.selfId = null;
@@ -44,7 +44,7 @@ export class Call {
     this.moderation = new Moderation(this);
     this.sizing = new Sizing(this);
     this.iceRefresh = new IceRefresher({
-      fetch: () => this.emit("ice-servers", {}),
+      fetch: () => this.client.request("ice-servers", {}),
       apply: (servers) => this.applyIceServers(servers),
     });
     this.selfTile = new Tile({ peerId: "self", name, self: true });
@@ -69,7 +69,7 @@ export class Call {
       // The ICE servers an open connection uses now (the TURN credentials are refreshed before they expire).
       iceServers: (peerId) => this.peers.get(peerId)?.link.pc.getConfiguration().iceServers,
       // Simulates a network blip: the transport closes and Socket.IO reconnects by itself.
-      dropConnection: () => this.socket.io.engine.close(),
+      dropConnection: () => this.client.socket.io.engine.close(),
       // Receiver-driven sizing (sizing.js): our video encoding toward a peer, its view, and getStats of it.
       senderParams: (peerId) => this.sizing.senderParams(peerId),
       outboundVideo: (peerId) => {
@@ -88,30 +88,16 @@ export class Call {
     this.iceRefresh.schedule(this.iceServers);
     this.selfTile.node.dataset.peerId = ack.peerId;
     this.moderation.reset(ack.state || null);
-    for (const peer of ack.peers) this.addPeer(peer, true);
+    for (const peer of this.client.peers.values()) this.addPeer(peer, true);
     $("chat-list").replaceChildren();
     for (const message of ack.chat || []) this.showChat(message, false);
     // The server starts everyone with audio and video on; say so if we are not.
     const audio = this.hasAudio() && this.audioOn;
     const video = !!this.camTrack && this.videoOn;
     if (!audio || !video || this.screenTrack || this.hand)
-      this.emit("media", { audio, video, screen: !!this.screenTrack, hand: this.hand });
+      this.client.request("media", { audio, video, screen: !!this.screenTrack, hand: this.hand });
     this.moderation.render();
     this.relayout();
-  }
-
-  emit(event, payload) {
-    return this.socket
-      .timeout(10000)
-      .emitWithAck(event, payload)
-      .then((ack) => {
-        if (!ack.ok) console.warn(`noom: ${event} refused`, ack.error);
-        return ack;
-      })
-      .catch((error) => {
-        console.warn(`noom: ${event} got no answer`, error);
-        return { ok: false, error: { code: "timeout", message: "The server did not answer." } };
-      });
   }
 
   localMedia() {
@@ -123,7 +109,7 @@ export class Call {
     const tile = new Tile({ peerId: peer.peerId, name: peer.name });
     tile.setState(peer);
     tile.setSink(this.speakerId);
-    const entry = { peer: { ...peer }, tile, link: null };
+    const entry = { peer, tile, link: null };
     this.peers.set(peer.peerId, entry);
     // A bot without media of its own (a recorder) still gets our media, but no tile.
     if (peer.role !== "recorder") this.stage.append(tile.node);
@@ -132,7 +118,7 @@ export class Call {
       selfId: this.selfId,
       iceServers: this.iceServers,
       initiator,
-      send: (event, payload) => this.emit(event, payload),
+      send: (event, payload) => this.client.request(event, payload),
       local: () => this.localMedia(),
       onTrack: (link) => tile.setStream(link.stream),
       onView: (view) => this.sizing.received(peer.peerId, view),
@@ -159,11 +145,10 @@ export class Call {
   }
 
   /** A peer's media state changed (a ``media`` event, or our own host action the server accepted). */
-  peerMedia(state) {
-    const entry = this.peers.get(state.peerId);
+  peerMedia({ peer, before }) {
+    const entry = this.peers.get(peer.peerId);
     if (!entry) return;
-    const raised = state.hand && !entry.peer.hand;
-    Object.assign(entry.peer, state);
+    const raised = peer.hand && !before.hand;
     entry.tile.setState(entry.peer);
     if (raised) toast(`${entry.peer.name} raised their hand`);
     this.relayout();
@@ -177,7 +162,6 @@ export class Call {
   }
 
   bindSocket() {
-    const s = this.socket;
     this.handlers = {
       ...this.moderation.handlers(),
       "peer-joined": (peer) => {
@@ -186,10 +170,10 @@ export class Call {
         if (peer.role !== "recorder") toast(`${peer.name} joined`);
         else if (!this.moderation.known) toast("Recording started");
       },
-      "peer-left": ({ peerId, reason }) => {
-        const entry = this.peers.get(peerId);
+      "peer-left": ({ peer, reason }) => {
+        const entry = this.peers.get(peer.peerId);
         if (!entry) return;
-        this.removePeer(peerId);
+        this.removePeer(peer.peerId);
         if (entry.peer.role === "recorder") {
           if (!this.moderation.known) toast("Recording stopped"); // else room-state says so
         } else if (reason === "removed") toast(`${entry.peer.name} was removed from the call`);
@@ -198,45 +182,34 @@ export class Call {
       offer: (msg) => this.peers.get(msg.from)?.link.receive("offer", msg),
       answer: (msg) => this.peers.get(msg.from)?.link.receive("answer", msg),
       ice: (msg) => this.peers.get(msg.from)?.link.receive("ice", msg),
-      media: (state) => this.peerMedia(state),
-      "peer-renamed": ({ peerId, name }) => {
-        const entry = this.peers.get(peerId);
+      media: (change) => this.peerMedia(change),
+      "peer-renamed": (peer) => {
+        const entry = this.peers.get(peer.peerId);
         if (!entry) return;
-        entry.peer.name = name;
-        entry.tile.setName(name);
+        entry.tile.setName(peer.name);
         this.renderPeople();
       },
       chat: (message) => this.showChat(message, true),
-      disconnect: (reason) => {
-        if (this.ended) return;
-        if (reason === "io server disconnect") {
-          // The server closed this socket on purpose; socket.io-client does not reconnect after that.
-          this.end("The server closed your connection to the call.");
-          return;
-        }
+      // The server closed this socket on purpose; socket.io-client does not reconnect after that.
+      closed: () => this.end("The server closed your connection to the call."),
+      lost: (reason) => {
         console.info(`noom: signaling connection lost (${reason}); reconnecting`);
         show($("conn-banner"), true);
-        this.wasDisconnected = true;
       },
-      connect: () => {
-        if (this.ended || !this.wasDisconnected) return;
-        this.wasDisconnected = false;
-        this.rejoin();
-      },
+      // Reconnected: the server has dropped us, and the client joins again; we call everyone afresh.
+      rejoining: () => this.dropAllPeers(),
+      rejoined: (ack) => this.rejoined(ack),
     };
-    for (const [event, handler] of Object.entries(this.handlers)) s.on(event, handler);
+    this.unsubscribe = this.client.subscribe(this.handlers);
   }
 
-  /** After a Socket.IO reconnect the server has dropped us: join again and call everyone afresh. */
-  async rejoin() {
-    this.dropAllPeers();
-    const payload = { room: this.room, name: this.name };
-    if (this.password) payload.password = this.password;
-    const ack = await this.emit("join", payload);
+  /** The answer to the client's join after a reconnect. */
+  async rejoined(ack) {
+    if (this.ended) return;
     show($("conn-banner"), false);
     if (!ack.ok && ack.error.code === "waiting") {
       // The room has a waiting room now: leave the queue (nobody would see us wait) and let Rejoin ask.
-      await this.emit("leave", {});
+      await this.client.leave();
       this.end("You were disconnected, and the host now lets people in from a waiting room. Press Rejoin to ask to come back in.", "You lost your connection");
       return;
     }
@@ -254,7 +227,7 @@ export class Call {
     if (this.ended) return;
     const ended = reason === "ended";
     this.end(ended ? "The host ended the call for everyone." : "The host removed you from the call.", ended ? "The call has ended" : "You were removed from the call");
-    this.socket.disconnect();
+    this.client.socket.disconnect();
   }
 
   // ---- local media --------------------------------------------------------------------------------
@@ -317,7 +290,7 @@ export class Call {
     }
     // Muting disables the track (silence, no renegotiation); the meter's clone still hears us for the hint.
     this.micTrack.enabled = this.audioOn;
-    this.emit("media", { audio: this.audioOn });
+    this.client.request("media", { audio: this.audioOn });
     this.refreshSelf();
   }
 
@@ -339,7 +312,7 @@ export class Call {
       this.videoOn = true;
     }
     await this.sendVideo();
-    this.emit("media", { video: this.videoOn });
+    this.client.request("media", { video: this.videoOn });
     this.refreshSelf();
   }
 
@@ -409,7 +382,7 @@ export class Call {
     // The browser's own "Stop sharing" button ends the track: stop cleanly from there too.
     this.screenTrack.addEventListener("ended", () => this.stopShare());
     await this.sendVideo();
-    this.emit("media", { screen: true });
+    this.client.request("media", { screen: true });
     this.refreshSelf();
     toast("You are presenting your screen");
   }
@@ -420,13 +393,13 @@ export class Call {
     this.screenTrack = null;
     track.stop();
     await this.sendVideo();
-    this.emit("media", { screen: false });
+    this.client.request("media", { screen: false });
     this.refreshSelf();
   }
 
   toggleHand() {
     this.hand = !this.hand;
-    this.emit("media", { hand: this.hand });
+    this.client.request("media", { hand: this.hand });
     this.refreshSelf();
   }
 
@@ -461,7 +434,7 @@ export class Call {
   }
 
   async sendChat(text) {
-    const ack = await this.emit("chat", { text });
+    const ack = await this.client.request("chat", { text });
     if (ack.ok) this.showChat(ack.message, false);
     else toast(ack.error.message, "error");
     return ack.ok;
@@ -591,7 +564,7 @@ export class Call {
 
   async leave(reason = "You left the call.", title = undefined) {
     if (this.ended) return;
-    await this.emit("leave", {});
+    await this.client.leave();
     this.end(reason, title);
   }
 
@@ -603,7 +576,8 @@ export class Call {
     this.sizing.stop();
     this.resizeObserver.disconnect();
     this.abort.abort();
-    for (const [event, handler] of Object.entries(this.handlers)) this.socket.off(event, handler);
+    this.unsubscribe();
+    this.client.forget();
     this.dropAllPeers();
     this.meter?.stop();
     for (const track of [this.micTrack, this.camTrack, this.screenTrack]) track?.stop();

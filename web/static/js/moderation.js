@@ -113,7 +113,7 @@ export class Moderation {
   // ---- host requests --------------------------------------------------------------------------------
 
   async request(event, payload, done) {
-    const ack = await this.call.emit(event, payload);
+    const ack = await this.call.client.request(event, payload);
     if (!ack.ok) toast(refusal(ack), "error", 5000);
     else if (done) toast(done);
     return ack.ok;
@@ -121,7 +121,7 @@ export class Moderation {
 
   /** Turn someone's mic or camera off; the server has lowered their flag once it says ok. */
   async mute(peer, kind) {
-    if (await this.request("mute", { peerId: peer.peerId, kind })) this.call.peerMedia({ peerId: peer.peerId, [kind]: false });
+    if (await this.request("mute", { peerId: peer.peerId, kind })) this.call.client.applyMedia({ peerId: peer.peerId, [kind]: false });
   }
 
   async remove(peer) {

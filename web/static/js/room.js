@@ -1,5 +1,5 @@
 // The room page: pre-join (preview, level meter, device pickers, name, password) and then the call.
-import { connectSocket } from "./socket.js";
+import { connectClient } from "./socket.js";
 import { Call } from "./call.js";
 import { acquire, canShareScreen, fillPicker, getCamera, getMic, insecureProblem, LevelMeter } from "./devices.js";
 import { hueClass, initials, setIcon, show } from "./ui.js";
@@ -41,7 +41,7 @@ let call = null;
 let waiting = null; // {payload, name, password} while the host has us in the waiting room
 let lastJoin = null; // {name, password} of the call we were in, for Rejoin
 
-const socket = connectSocket();
+const client = connectClient();
 
 // Controls this browser cannot do here are not offered (screen sharing on phones and on insecure pages).
 show($("btn-share"), canShareScreen());
@@ -59,9 +59,15 @@ function showRoomStatus(rooms) {
   show($("lock-block"), !roomExists);
 }
 
-socket.on("rooms", ({ rooms }) => !call && showRoomStatus(rooms));
-socket.on("connect", () => {
-  if (!call) socket.emit("rooms", {}, (ack) => ack?.ok && showRoomStatus(ack.rooms));
+/** Ask for the room list (the answer is for the status line; the pushes that follow keep it current). */
+async function askRooms() {
+  const ack = await client.request("rooms", {});
+  if (ack.ok && !call) showRoomStatus(ack.rooms);
+}
+
+client.on("rooms", ({ rooms }) => !call && showRoomStatus(rooms));
+client.on("connect", () => {
+  if (!call) askRooms();
 });
 
 // ---- preview ----------------------------------------------------------------------------------------
@@ -213,12 +219,7 @@ async function tryJoin(payload, name, password) {
   button.disabled = true;
   showError("");
   await devicesReady;
-  let ack;
-  try {
-    ack = await socket.timeout(10000).emitWithAck("join", payload);
-  } catch {
-    ack = { ok: false, error: { code: "timeout", message: "" } };
-  }
+  const ack = await client.join(payload);
   button.disabled = false;
   if (ack.ok) {
     showWaiting(null);
@@ -251,27 +252,27 @@ function showWaiting(state) {
   if (state) $("waiting-cancel").focus();
 }
 
-socket.on("admitted", ({ ticket } = {}) => {
+client.on("admitted", ({ ticket } = {}) => {
   if (!waiting || call) return;
   const { payload, name, password } = waiting;
   tryJoin({ ...payload, ticket }, name, password);
 });
 
-socket.on("declined", ({ message } = {}) => {
+client.on("declined", ({ message } = {}) => {
   if (!waiting || call) return;
   showWaiting(null);
   showError(message || "The host did not let you in.");
 });
 
 // The server forgets a waiting socket that loses its connection: get back in the queue when it returns.
-socket.on("connect", () => {
+client.on("connect", () => {
   if (waiting && !call) tryJoin(waiting.payload, waiting.name, waiting.password);
 });
 
 $("waiting-cancel").addEventListener("click", () => {
   if (!waiting) return;
   showWaiting(null);
-  socket.emit("leave", {}, () => {});
+  client.leave();
   $("join-button").focus();
 });
 
@@ -287,7 +288,7 @@ function enterCall(ack, name, password) {
   document.body.classList.add("in-call");
   document.title = `${room} · Noom`;
   call = new Call({
-    socket,
+    client,
     room,
     name,
     password,
@@ -300,7 +301,7 @@ function enterCall(ack, name, password) {
       $("left-title").textContent = title || "You left the call";
       $("left-reason").textContent = reason;
       show($("left"), true);
-      socket.emit("rooms", {}, (ack) => ack?.ok && showRoomStatus(ack.rooms));
+      askRooms();
     },
   });
   call.start(ack);
@@ -312,7 +313,7 @@ function enterCall(ack, name, password) {
 $("rejoin").addEventListener("click", async () => {
   show($("left"), false);
   show($("prejoin"), true);
-  if (!socket.connected) socket.connect(); // the join below is sent once it is connected
+  if (!client.socket.connected) client.socket.connect(); // the join below is sent once it is connected
   devicesReady = startDevices().catch((error) => console.warn("noom: device set-up failed", error));
   const { name, password } = lastJoin || { name: nameInput.value.trim(), password: "" };
   const payload = { room, name };
