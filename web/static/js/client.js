@@ -143,6 +143,13 @@ export class Client {
     return this.request("leave", {});
   }
 
+  /** Leave the room and close the connection for good (the page is done with it): no answer awaited. */
+  close() {
+    this.forget();
+    this.socket.emit("leave", {});
+    this.socket.close();
+  }
+
   /** Out of the room as far as this client is concerned (the call ended): no re-join, no peers. */
   forget() {
     this.joined = null;

@@ -29,14 +29,16 @@ export class PeerLink {
    * @param {(link: PeerLink) => void} options.onTrack called when remote media arrives
    * @param {(view: object) => void} [options.onView] the remote peer says how it shows our video
    * @param {() => void} [options.onViewOpen] the view channel opened
+   * @param {(state: RTCPeerConnectionState) => void} [options.onState] the connection state changed
    */
-  constructor({ peer, selfId, iceServers, send, local, initiator, onTrack, onView = () => {}, onViewOpen = () => {} }) {
+  constructor({ peer, selfId, iceServers, send, local, initiator, onTrack, onView = () => {}, onViewOpen = () => {}, onState = () => {} }) {
     this.peerId = peer.peerId;
     this.human = peer.kind !== "bot";
     // Who tells us how it shows our video: people, and the recorder (its grid cell).
     this.wantsView = this.human || peer.role === "recorder";
     this.onView = onView;
     this.onViewOpen = onViewOpen;
+    this.onState = onState;
     this.channel = null;
     this.polite = peer.kind === "bot" || selfId < peer.peerId;
     this.send = send;
@@ -167,6 +169,7 @@ export class PeerLink {
 
   watchConnection() {
     const state = this.pc.connectionState;
+    this.onState(state);
     if (state === "connected") {
       clearTimeout(this.graceTimer);
       this.restarts = 0;
