@@ -235,3 +235,15 @@ test("a client-side disconnect while out of a room says nothing", (t) => {
   socket.drop("io client disconnect");
   assert.equal(seen.mock.callCount(), 0);
 });
+
+test("close leaves, closes the socket and forgets the room", async (t) => {
+  const { socket, client } = setup(t);
+  await joined(client, socket);
+  let closed = false;
+  socket.close = () => (closed = true);
+  client.close();
+  assert.deepEqual(socket.last("leave").payload, {});
+  assert.equal(closed, true);
+  assert.equal(client.peers.size, 0);
+  assert.equal(client.joined, null);
+});

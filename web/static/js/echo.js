@@ -3,6 +3,7 @@
 // send the bot our camera and microphone, and show what comes back: the echoed video, our voice on request, the round trip's
 // stats and the bot's report of what the server received (over the "echo-report" data channel).
 import { PeerLink } from "./mesh.js";
+import { roundTrip } from "./quality.js";
 import { connectClient } from "./socket.js";
 
 const $ = (id) => document.getElementById(id);
@@ -62,31 +63,17 @@ function showReport(report) {
 let previous = null;
 
 async function showStats(pc) {
-  const stats = await pc.getStats();
-  const now = { time: performance.now(), up: 0, down: 0 };
-  let rtt = null, inVideo = null, lost = 0, received = 0;
-  for (const s of stats.values()) {
-    if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded" && s.currentRoundTripTime !== undefined) {
-      rtt = s.currentRoundTripTime * 1000;
-    } else if (s.type === "outbound-rtp") {
-      now.up += s.bytesSent || 0;
-    } else if (s.type === "inbound-rtp") {
-      now.down += s.bytesReceived || 0;
-      lost += Math.max(0, s.packetsLost || 0);
-      received += s.packetsReceived || 0;
-      if (s.kind === "video") inVideo = s;
-    }
-  }
-  const kbps = (key) => (previous ? ((now[key] - previous[key]) * 8) / (now.time - previous.time) : 0);
+  const now = roundTrip((await pc.getStats()).values(), previous, performance.now());
+  const video = now.video;
   fillList($("stats"), [
-    ["Round-trip time", rtt === null ? "—" : `${rtt.toFixed(0)} ms`],
-    ["Sending", `${kbps("up").toFixed(0)} kbit/s`],
-    ["Receiving", `${kbps("down").toFixed(0)} kbit/s`],
-    ["Packets lost on the way back", received + lost ? `${((100 * lost) / (received + lost)).toFixed(1)}%` : "—"],
-    ["Echoed video", inVideo && inVideo.frameWidth ? `${inVideo.frameWidth}×${inVideo.frameHeight}` : "—"],
-    ["Echoed frame rate", inVideo && inVideo.framesPerSecond !== undefined ? `${inVideo.framesPerSecond} fps` : "—"],
+    ["Round-trip time", now.rtt === null ? "—" : `${now.rtt.toFixed(0)} ms`],
+    ["Sending", `${now.upKbps.toFixed(0)} kbit/s`],
+    ["Receiving", `${now.downKbps.toFixed(0)} kbit/s`],
+    ["Packets lost on the way back", now.lossPct === null ? "—" : `${now.lossPct.toFixed(1)}%`],
+    ["Echoed video", video && video.frameWidth ? `${video.frameWidth}×${video.frameHeight}` : "—"],
+    ["Echoed frame rate", video && video.framesPerSecond !== undefined ? `${video.framesPerSecond} fps` : "—"],
   ]);
-  previous = now;
+  previous = now.sample;
 }
 
 async function start() {

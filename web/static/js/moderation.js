@@ -82,7 +82,7 @@ export class Moderation {
       if (seen.has(person.id)) continue;
       toast(`${person.name} is waiting to join`, "info", 10000, [
         { label: "Admit", ariaLabel: `Admit ${person.name}`, run: () => this.admit(person) },
-        { label: "Show", ariaLabel: "Show the waiting list", run: () => this.call.togglePanel("people", true) },
+        { label: "Show", ariaLabel: "Show the waiting list", run: () => this.call.controls.togglePanel("people", true) },
       ]);
     }
     this.render();
@@ -94,16 +94,17 @@ export class Moderation {
       "room-state": (state) => this.update(state),
       waiting: ({ waiting }) => this.setWaiting(waiting),
       muted: ({ kind }) => {
-        this.call.turnOff(kind);
+        this.call.local.turnOff(kind);
         toast(kind === "video" ? "The host turned off your camera" : "The host muted your microphone", "info", 6000);
       },
       "unmute-request": ({ kind }) => {
         const video = kind === "video";
-        if (video ? this.call.videoOn && this.call.camTrack : this.call.audioOn && this.call.hasAudio()) return;
+        const local = this.call.local;
+        if (video ? local.videoOn && local.camTrack : local.audioOn && local.hasAudio()) return;
         toast(video ? "The host asks you to turn on your camera" : "The host asks you to unmute your microphone", "info", 15000, [
           video
-            ? { label: "Turn camera on", run: () => !this.call.videoOn && this.call.toggleCamera() }
-            : { label: "Unmute", run: () => !(this.call.audioOn && this.call.hasAudio()) && this.call.toggleMic() },
+            ? { label: "Turn camera on", run: () => !local.videoOn && local.toggleCamera() }
+            : { label: "Unmute", run: () => !(local.audioOn && local.hasAudio()) && local.toggleMic() },
         ]);
       },
       removed: ({ reason }) => this.call.removed(reason),
@@ -246,7 +247,8 @@ export class Moderation {
     const focused = document.activeElement?.closest?.("#side-people [data-target]");
     const keep = focused ? { target: focused.dataset.target, action: focused.dataset.action } : null;
 
-    const self = { peerId: call.selfId, name: call.name, kind: "human", audio: call.audioOn && call.hasAudio(), video: call.videoOn && !!call.camTrack, hand: call.hand, screen: !!call.screenTrack };
+    const local = call.local;
+    const self = { peerId: call.selfId, name: call.name, kind: "human", audio: local.audioOn && local.hasAudio(), video: local.videoOn && !!local.camTrack, hand: local.hand, screen: !!local.screenTrack };
     const rows = [{ ...self, you: true }, ...[...call.peers.values()].map(({ peer }) => peer)];
     const items = rows.map((p) => {
       const label = p.you ? `${p.name} (you)` : p.role === "recorder" ? `${p.name} (recorder)` : p.name;

@@ -2,7 +2,8 @@
 import { connectClient } from "./socket.js";
 import { Call } from "./call.js";
 import { acquire, canShareScreen, fillPicker, getCamera, getMic, insecureProblem, LevelMeter } from "./devices.js";
-import { hueClass, initials, setIcon, show } from "./ui.js";
+import { hueClass, initials } from "./text.js";
+import { setIcon, show } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
 const room = $("app").dataset.room;
