@@ -1,7 +1,7 @@
 // The call: composes its parts and runs the mesh. Our own media (local-media.js), the bar, shortcuts and
-// panels (controls.js), chat (chat.js), room authority, the People panel and recording (moderation.js),
-// speaking and quality indicators (monitor.js), receiver-driven sizing (sizing.js); here: one PeerLink and
-// one tile per remote peer from the client's peer table, joining again after a reconnect, and leaving.
+// panels (controls.js), chat (chat.js), room authority and the People panel (moderation.js), recording
+// (recording.js), speaking and quality indicators (monitor.js), receiver-driven sizing (sizing.js); here:
+// one PeerLink and one tile per remote peer from the client's peer table, re-joining after a reconnect, leaving.
 import { Chat } from "./chat.js";
 import { Controls } from "./controls.js";
 import { IceRefresher } from "./ice.js";
@@ -9,6 +9,7 @@ import { LocalMedia } from "./local-media.js";
 import { PeerLink } from "./mesh.js";
 import { Moderation } from "./moderation.js";
 import { Monitor } from "./monitor.js";
+import { Recording } from "./recording.js";
 import { outboundVideo, Sizing } from "./sizing.js";
 import { layout, Tile } from "./tiles.js";
 import { show, toast } from "./ui.js";
@@ -37,6 +38,7 @@ export class Call {
     this.abort = new AbortController();
     this.local = new LocalMedia(this, media);
     this.moderation = new Moderation(this);
+    this.recording = new Recording(this);
     this.sizing = new Sizing(this);
     this.iceRefresh = new IceRefresher({
       fetch: () => this.client.request("ice-servers", {}),

@@ -22,7 +22,7 @@ export class Controls {
     on("btn-cam", () => local.toggleCamera());
     on("btn-share", () => local.toggleShare());
     on("btn-hand", () => local.toggleHand());
-    on("btn-record", () => call.moderation.toggleRecording());
+    on("btn-record", () => call.recording.toggle());
     on("btn-chat", () => this.togglePanel("chat"));
     on("btn-people", () => this.togglePanel("people"));
     on("btn-invite", () => this.invite());
