@@ -1,6 +1,7 @@
 // The call's controls: the bar's buttons, the keyboard shortcuts (M V S H C, Escape), the chat and People
 // side panels, the settings panel with the device pickers, and the invite link.
 import { fillPicker } from "./devices.js";
+import { roomPath } from "./joining.js";
 import { escapeTarget, shortcutFor } from "./shortcuts.js";
 import { show, toast } from "./ui.js";
 
@@ -79,7 +80,7 @@ export class Controls {
   }
 
   async invite() {
-    const link = `${location.origin}/r/${encodeURIComponent(this.call.room)}`;
+    const link = location.origin + roomPath(this.call.room);
     try {
       await navigator.clipboard.writeText(link);
       toast(`Invite link copied: ${link}`);

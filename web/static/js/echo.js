@@ -142,7 +142,7 @@ async function start() {
     // Made in the same task as the link's transceivers, so the first offer negotiates it.
     const channel = link.pc.createDataChannel("echo-report");
     channel.onmessage = (event) => showReport(JSON.parse(event.data));
-    for (const kind of ["answer", "ice"]) client.on(kind, (message) => message.from === bot.peerId && link.receive(kind, message));
+    for (const kind of ["offer", "answer", "ice"]) client.on(kind, (message) => message.from === bot.peerId && link.receive(kind, message));
     client.on("peer-left", ({ peer }) => {
       if (peer.peerId === bot.peerId) {
         setStatus("The echo test has ended. Start it again whenever you like.");

@@ -2,27 +2,13 @@
 import { connectClient } from "./socket.js";
 import { Call } from "./call.js";
 import { acquire, canShareScreen, fillPicker, getCamera, getMic, insecureProblem, LevelMeter } from "./devices.js";
+import { joinErrorText, roomStatusText } from "./joining.js";
 import { hueClass, initials } from "./text.js";
 import { setIcon, show } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
 const room = $("app").dataset.room;
 const params = new URLSearchParams(location.search);
-
-const ERRORS = {
-  "room-full": "This room is full. Ask someone to leave, try again in a moment, or start another room from the lobby.",
-  "wrong-password": "That password is not right. Check it with whoever invited you and try again.",
-  "rate-limited": "Too many attempts in a short time. Wait a few seconds and try again.",
-  timeout: "The server did not answer. Check your connection and try again.",
-  "room-locked": "The host has locked this room: nobody new can join. Ask the host to unlock it, then try again.",
-  // The server says why (removed a moment ago, say, and for how long).
-  "not-allowed": (message) => `You cannot join this call now: ${message || "ask the host"}.`.replace(/\.\.$/, "."),
-};
-
-function errorText({ code, message }) {
-  const known = ERRORS[code];
-  return typeof known === "function" ? known(message) : known || message;
-}
 
 const media = {
   stream: null,
@@ -53,9 +39,7 @@ function showRoomStatus(rooms) {
   const info = rooms.find((r) => r.room === room);
   roomExists = !!info;
   roomLocked = !!info?.locked;
-  $("room-status").textContent = info
-    ? `${info.count} ${info.count === 1 ? "person" : "people"} in the call${info.locked ? " · password protected" : ""}`
-    : "no one here yet: you will start the call";
+  $("room-status").textContent = roomStatusText(info);
   show($("password-block"), roomLocked || !$("password-block").hidden);
   show($("lock-block"), !roomExists);
 }
@@ -236,10 +220,10 @@ async function tryJoin(payload, name, password) {
   if (code === "wrong-password") {
     show($("password-block"), true);
     show($("lock-block"), false);
-    showError($("join-password").value ? ERRORS["wrong-password"] : "This room is protected by a password. Type it and press Join.");
+    showError($("join-password").value ? joinErrorText(ack.error) : "This room is protected by a password. Type it and press Join.");
     $("join-password").focus();
   } else {
-    showError(errorText(ack.error));
+    showError(joinErrorText(ack.error));
   }
 }
 
