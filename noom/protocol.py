@@ -273,6 +273,12 @@ class ChatReply(Ok, kw_only=True):
     message: ChatMessage
 
 
+class MediaReply(Ok, kw_only=True):
+    """The sender's full media state after the change, as the others get it (with the server's ``handAt``)."""
+
+    state: MediaState
+
+
 class RoomsReply(Ok, kw_only=True):
     rooms: list[RoomSummary]
 
@@ -478,7 +484,7 @@ CLIENT_EVENTS: dict[str, ClientEvent] = {
     "answer": ClientEvent(Answer, "relay"),
     "ice": ClientEvent(Ice, "relay"),
     "chat": ClientEvent(Chat, "chat", ChatReply),
-    "media": ClientEvent(Media, "media"),
+    "media": ClientEvent(Media, "media", MediaReply),
     "reaction": ClientEvent(Reaction, "reaction"),
     "rename": ClientEvent(Rename, "rename"),
     "rooms": ClientEvent(Empty, "rooms", RoomsReply),

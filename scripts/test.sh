@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh --system
 echo "== ruff check"; .venv/bin/ruff check .
 echo "== ruff format --check"; .venv/bin/ruff format --check .
+echo "== node --test (the browser client's DOM-free modules)"; node --test tests/js/
 echo "== pytest (in a private network namespace)"
 if [[ $(id -u) -eq 0 ]]; then
   exec unshare --net -- scripts/netns.sh .venv/bin/pytest "$@"

@@ -42,6 +42,7 @@ from noom.protocol import (
     JoinReply,
     LeaveReason,
     Media,
+    MediaReply,
     MediaState,
     Offer,
     Ok,
@@ -625,7 +626,7 @@ class SignalingServer:
         await self.send("chat", message, to=room_channel(session.room), skip_sid=sid)
         return ChatReply(message=message)
 
-    async def media(self, sid: str, request: Media) -> Ok:
+    async def media(self, sid: str, request: Media) -> MediaReply:
         changes: dict[str, object] = dict(request.changes())
         if not changes:
             raise bad_request("send at least one of audio, video, screen, hand as true or false")
@@ -637,8 +638,9 @@ class SignalingServer:
         peer = await self.store.update_peer(session.peer_id, changes)
         if peer is None:
             raise ProtocolError("not-in-room", "join a room first")
-        await self.send("media", MediaState.of(peer), to=room_channel(session.room), skip_sid=sid)
-        return OK
+        state = MediaState.of(peer)
+        await self.send("media", state, to=room_channel(session.room), skip_sid=sid)
+        return MediaReply(state=state)
 
     async def reaction(self, sid: str, request: Reaction) -> Ok:
         if request.emoji not in REACTIONS:

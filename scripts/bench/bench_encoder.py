@@ -18,9 +18,7 @@ import argparse
 import asyncio
 import json
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -28,10 +26,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench_mesh import NOOM, browsers_cpu, say
-from common import DOCS, machine_description, rerun_in_namespace, write_section
+from bench_mesh import browsers_cpu, say
+from common import DOCS, machine_description, noom_server, rerun_in_namespace, write_section
 
-from tests.support import free_port, launch_chromium, wait_for_port
+from tests.support import launch_chromium
 
 FPS = 20
 # (captured height, sent height): the camera's sizes, each sent as is and scaled down as sizing does.
@@ -155,22 +153,13 @@ def main() -> int:
     args = parser.parse_args()
     if (code := rerun_in_namespace(__file__)) is not None:
         return code
-    port = free_port()
-    recordings = tempfile.mkdtemp(prefix="noom-bench-rec-")
-    argv = [NOOM, "serve", "--port", str(port), "--log-level", "warning", "--recordings-dir", recordings]
-    server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     samples: list[dict[str, Any]] = []
-    try:
-        asyncio.run(wait_for_port(port, server))
-        url = f"http://127.0.0.1:{port}"
+    with noom_server() as url:
         for round_ in range(args.rounds):
             for capture, send in CONFIGS if round_ % 2 == 0 else reversed(CONFIGS):
                 sample = asyncio.run(measure(url, capture, send, args.warmup, args.seconds))
                 samples.append(sample)
                 say(json.dumps(sample))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     rows = summarize(samples)
     text = table(rows, ("python scripts/bench/bench_encoder.py " + " ".join(sys.argv[1:])).strip())
     print(text)

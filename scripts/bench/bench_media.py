@@ -34,12 +34,21 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from common import DOCS, PYTHON, ROOT, cpu_seconds, machine_description, pinned, rerun_in_namespace, write_section
+from common import (
+    DOCS,
+    NOOM,
+    PYTHON,
+    ROOT,
+    cpu_seconds,
+    machine_description,
+    pinned,
+    rerun_in_namespace,
+    write_section,
+)
 
 from tests.support import eventually, free_port, wait_for_port
 
 SERVER_CORE, PROBE_CORE = 0, 1
-NOOM = str(ROOT / ".venv" / "bin" / "noom")
 FPS = 30
 MIN_FPS = 25.0
 WIDTH, HEIGHT = 640, 480

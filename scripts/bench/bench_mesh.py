@@ -23,9 +23,7 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -33,11 +31,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from common import DOCS, ROOT, cpu_seconds, machine_description, rerun_in_namespace, write_section
+from common import DOCS, cpu_seconds, machine_description, noom_server, rerun_in_namespace, write_section
 
-from tests.support import free_port, launch_chromium, wait_for_port
+from tests.support import launch_chromium
 
-NOOM = str(ROOT / ".venv" / "bin" / "noom")
 WINDOW = (1280, 800)
 # The fake camera at 20 fps, Chromium's default (the tests use 15 to stay light).
 FAKE_FPS = 20
@@ -303,22 +300,13 @@ def main() -> int:
         return code
     if args.quick:
         args.people, args.warmup, args.seconds = "2,3", 5.0, 8.0
-    port = free_port()
-    recordings = tempfile.mkdtemp(prefix="noom-bench-rec-")
-    argv = [NOOM, "serve", "--port", str(port), "--log-level", "warning", "--recordings-dir", recordings]
-    server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     rows: list[dict] = []
-    try:
-        asyncio.run(wait_for_port(port, server))
-        url = f"http://127.0.0.1:{port}"
+    with noom_server() as url:
         for n in [int(x) for x in args.people.split(",")]:
             for sizing in (False, True) if n % 2 else (True, False):
                 row = asyncio.run(measure(n, sizing, url, args.warmup, args.seconds))
                 rows.append(row)
                 say(json.dumps(row))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     command = "python scripts/bench/bench_mesh.py " + " ".join(sys.argv[1:])
     text = table(rows, command.strip())
     print(text)

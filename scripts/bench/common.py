@@ -4,16 +4,21 @@ Ports and polling come from tests/support.py, as in the tests."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
+NOOM = str(ROOT / ".venv" / "bin" / "noom")
 
 
 def cpu_seconds(pid: int, tid: int | None = None) -> float:
@@ -65,3 +70,22 @@ def write_section(name: str, body: str, path: Path = DOCS / "benchmarks.md") -> 
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     path.write_text(text)
+
+
+@contextmanager
+def noom_server(*flags: str) -> Iterator[str]:
+    """``noom serve`` on a free port with its own recordings folder, for the browsers of a benchmark; yields its URL
+    and stops it afterwards."""
+    sys.path.insert(0, str(ROOT))
+    from tests.support import free_port, wait_for_port
+
+    port = free_port()
+    argv = [NOOM, "serve", "--port", str(port), "--log-level", "warning"]
+    argv += ["--recordings-dir", tempfile.mkdtemp(prefix="noom-bench-rec-"), *flags]
+    server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        asyncio.run(wait_for_port(port, server))
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

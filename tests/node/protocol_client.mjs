@@ -145,8 +145,9 @@ async function main() {
   assert.deepEqual(await ada.next("chat"), message);
 
   // Media: the others get the full state.
-  assert.deepEqual(await ada.request("media", { video: false, hand: true }), { ok: true });
+  const mediaAck = await ada.request("media", { video: false, hand: true });
   const raised = await bea.next("media");
+  assert.deepEqual(mediaAck, { ok: true, state: raised }, "the media ack carries the state the others get");
   assert.ok(Number.isInteger(raised.handAt), "a raised hand carries the time it went up");
   assert.deepEqual(raised, { peerId: adaId, audio: true, video: false, screen: false, hand: true, handAt: raised.handAt });
 

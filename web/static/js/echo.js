@@ -2,7 +2,9 @@
 // "echo-start"; the test belongs to this socket and ends when it goes), join that room on the same socket,
 // send the bot our camera and microphone, and show what comes back: the echoed video, our voice on request, the round trip's
 // stats and the bot's report of what the server received (over the "echo-report" data channel).
-import { connectSocket } from "./socket.js";
+import { PeerLink } from "./mesh.js";
+import { roundTrip } from "./quality.js";
+import { connectClient } from "./socket.js";
 
 const $ = (id) => document.getElementById(id);
 const startButton = $("start");
@@ -15,7 +17,7 @@ const localVideo = $("local");
 const echoedVideo = $("echoed");
 const echoedAudio = $("echoed-audio");
 
-let session = null; // { socket, pc, stream, timer, started }
+let session = null; // { client, link, stream, timer, started }
 
 function setStatus(text, isError = false) {
   statusLine.textContent = text;
@@ -31,12 +33,6 @@ function fillList(dl, entries) {
     dd.textContent = value;
     dl.append(dt, dd);
   }
-}
-
-function call(socket, event, payload) {
-  return new Promise((resolve, reject) => {
-    socket.timeout(10000).emit(event, payload, (err, ack) => (err ? reject(new Error(`no answer to ${event}`)) : resolve(ack)));
-  });
 }
 
 function showReport(report) {
@@ -67,31 +63,17 @@ function showReport(report) {
 let previous = null;
 
 async function showStats(pc) {
-  const stats = await pc.getStats();
-  const now = { time: performance.now(), up: 0, down: 0 };
-  let rtt = null, inVideo = null, lost = 0, received = 0;
-  for (const s of stats.values()) {
-    if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded" && s.currentRoundTripTime !== undefined) {
-      rtt = s.currentRoundTripTime * 1000;
-    } else if (s.type === "outbound-rtp") {
-      now.up += s.bytesSent || 0;
-    } else if (s.type === "inbound-rtp") {
-      now.down += s.bytesReceived || 0;
-      lost += Math.max(0, s.packetsLost || 0);
-      received += s.packetsReceived || 0;
-      if (s.kind === "video") inVideo = s;
-    }
-  }
-  const kbps = (key) => (previous ? ((now[key] - previous[key]) * 8) / (now.time - previous.time) : 0);
+  const now = roundTrip((await pc.getStats()).values(), previous, performance.now());
+  const video = now.video;
   fillList($("stats"), [
-    ["Round-trip time", rtt === null ? "—" : `${rtt.toFixed(0)} ms`],
-    ["Sending", `${kbps("up").toFixed(0)} kbit/s`],
-    ["Receiving", `${kbps("down").toFixed(0)} kbit/s`],
-    ["Packets lost on the way back", received + lost ? `${((100 * lost) / (received + lost)).toFixed(1)}%` : "—"],
-    ["Echoed video", inVideo && inVideo.frameWidth ? `${inVideo.frameWidth}×${inVideo.frameHeight}` : "—"],
-    ["Echoed frame rate", inVideo && inVideo.framesPerSecond !== undefined ? `${inVideo.framesPerSecond} fps` : "—"],
+    ["Round-trip time", now.rtt === null ? "—" : `${now.rtt.toFixed(0)} ms`],
+    ["Sending", `${now.upKbps.toFixed(0)} kbit/s`],
+    ["Receiving", `${now.downKbps.toFixed(0)} kbit/s`],
+    ["Packets lost on the way back", now.lossPct === null ? "—" : `${now.lossPct.toFixed(1)}%`],
+    ["Echoed video", video && video.frameWidth ? `${video.frameWidth}×${video.frameHeight}` : "—"],
+    ["Echoed frame rate", video && video.framesPerSecond !== undefined ? `${video.framesPerSecond} fps` : "—"],
   ]);
-  previous = now;
+  previous = now.sample;
 }
 
 async function start() {
@@ -107,13 +89,13 @@ async function start() {
   }
   localVideo.srcObject = stream;
   setStatus("Starting an echo test on the server…");
-  const socket = connectSocket();
-  session = { socket, pc: null, stream, timer: null, started: false };
+  const client = connectClient();
+  session = { client, link: null, stream, timer: null, started: false };
   const name = localStorage.getItem("noom.name") || "Echo test";
-  socket.on("connect_error", () => {
+  client.on("connect_error", () => {
     if (session && !session.started) setStatus("We cannot reach the server: still trying…", true);
   });
-  socket.on("connect", async () => {
+  client.on("connect", async () => {
     if (!session) return;
     if (session.started) {
       // A reconnect: the test belonged to our old socket, so the server ended it when that one dropped.
@@ -123,61 +105,52 @@ async function start() {
     }
     session.started = true;
     setStatus("Starting an echo test on the server…");
-    let echo;
-    try {
-      echo = await call(socket, "echo-start", {});
-    } catch {
-      echo = { ok: false, error: { message: "The server did not answer: check your connection and try again." } };
-    }
+    const echo = await client.request("echo-start", {});
     if (!echo.ok) {
       stop();
-      setStatus(echo.error.message, true);
+      setStatus(echo.error.code === "timeout" ? "The server did not answer: check your connection and try again." : echo.error.message, true);
       return;
     }
-    const ack = await call(socket, "join", { room: echo.room, name, password: echo.password });
+    // No re-join after a reconnect: the test ends with this socket (see above).
+    const ack = await client.join({ room: echo.room, name, password: echo.password }, { rejoin: false });
     if (!ack.ok) {
       setStatus(`Could not join the echo test: ${ack.error.message}`, true);
       return;
     }
-    const bot = ack.peers.find((p) => p.role === "echo");
+    const bot = [...client.peers.values()].find((p) => p.role === "echo");
     if (!bot) {
       setStatus("The echo test ended before it started: press Stop and start again.", true);
       return;
     }
-    // ICE servers only from the server; with none configured, host candidates are used.
-    const pc = new RTCPeerConnection({ iceServers: ack.iceServers });
-    session.pc = pc;
-    const channel = pc.createDataChannel("echo-report"); // before the offer, so it is negotiated in it
+    // We offer, toward a bot as a polite peer; ICE servers only from the server (with none, host candidates).
+    const link = new PeerLink({
+      peer: bot,
+      selfId: ack.peerId,
+      iceServers: ack.iceServers,
+      initiator: true,
+      send: (event, payload) => client.request(event, payload),
+      local: () => ({ audio: stream.getAudioTracks()[0] || null, video: stream.getVideoTracks()[0] || null, stream }),
+      onTrack: ({ stream: remote }) => {
+        for (const media of [echoedVideo, echoedAudio]) if (media.srcObject !== remote) media.srcObject = remote;
+      },
+      onState: (state) => {
+        if (state === "connected") setStatus("Connected: this is you, back from the server.");
+        else if (state === "failed") setStatus("The media connection to the server failed: your network may block it.", true);
+      },
+    });
+    session.link = link;
+    // Made in the same task as the link's transceivers, so the first offer negotiates it.
+    const channel = link.pc.createDataChannel("echo-report");
     channel.onmessage = (event) => showReport(JSON.parse(event.data));
-    for (const track of stream.getTracks()) pc.addTrack(track, stream);
-    pc.ontrack = (event) => {
-      const remote = event.streams[0] || new MediaStream([event.track]);
-      if (event.track.kind === "video") echoedVideo.srcObject = remote;
-      else echoedAudio.srcObject = remote;
-    };
-    pc.onicecandidate = (event) => {
-      call(socket, "ice", { to: bot.peerId, candidate: event.candidate ? event.candidate.toJSON() : null }).catch(() => {});
-    };
-    pc.onconnectionstatechange = () => {
-      if (pc.connectionState === "connected") setStatus("Connected: this is you, back from the server.");
-      else if (pc.connectionState === "failed") setStatus("The media connection to the server failed: your network may block it.", true);
-    };
-    socket.on("answer", async ({ from, sdp }) => {
-      if (from === bot.peerId) await pc.setRemoteDescription({ type: "answer", sdp });
-    });
-    socket.on("ice", async ({ from, candidate }) => {
-      if (from === bot.peerId) await pc.addIceCandidate(candidate || null).catch(() => {});
-    });
-    socket.on("peer-left", ({ peerId }) => {
-      if (peerId === bot.peerId) {
+    for (const kind of ["offer", "answer", "ice"]) client.on(kind, (message) => message.from === bot.peerId && link.receive(kind, message));
+    client.on("peer-left", ({ peer }) => {
+      if (peer.peerId === bot.peerId) {
         setStatus("The echo test has ended. Start it again whenever you like.");
         stop();
       }
     });
-    await pc.setLocalDescription(await pc.createOffer());
-    await call(socket, "offer", { to: bot.peerId, sdp: pc.localDescription.sdp });
     setStatus("Connecting to the echo test…");
-    session.timer = setInterval(() => showStats(pc).catch(() => {}), 1000);
+    session.timer = setInterval(() => showStats(link.pc).catch(() => {}), 1000);
     playbackButton.disabled = false;
   });
   stopButton.disabled = false;
@@ -185,13 +158,12 @@ async function start() {
 
 function stop() {
   if (!session) return;
-  const { socket, pc, stream, timer } = session;
+  const { client, link, stream, timer } = session;
   session = null;
   clearInterval(timer);
   previous = null;
-  socket.emit("leave", {});
-  socket.close();
-  if (pc) pc.close();
+  client.close();
+  if (link) link.close();
   stream.getTracks().forEach((t) => t.stop());
   localVideo.srcObject = null;
   echoedVideo.srcObject = null;

@@ -1,5 +1,6 @@
 // The lobby: remember the name, pick or generate a room, and show the live room list (protocol `rooms`).
-import { connectSocket } from "./socket.js";
+import { randomRoom, roomPath } from "./joining.js";
+import { connectClient } from "./socket.js";
 import { el, icon } from "./ui.js";
 
 const nameInput = document.getElementById("name");
@@ -9,19 +10,10 @@ const list = document.getElementById("room-list");
 nameInput.value = localStorage.getItem("noom.name") || "";
 nameInput.addEventListener("change", () => localStorage.setItem("noom.name", nameInput.value.trim()));
 
-const ADJECTIVES = ["bright", "calm", "swift", "sunny", "brave", "quiet", "lucky", "clever", "gentle", "bold", "merry", "keen"];
-const NOUNS = ["otter", "falcon", "maple", "comet", "harbor", "meadow", "panda", "river", "cedar", "lynx", "orchid", "summit"];
-
-/** A room name that is easy to read out loud, with enough randomness (about 20 bits) not to collide. */
-function randomRoom() {
-  const [a, b, n] = crypto.getRandomValues(new Uint32Array(3));
-  return `${ADJECTIVES[a % ADJECTIVES.length]}-${NOUNS[b % NOUNS.length]}-${1000 + (n % 9000)}`;
-}
-
 function goTo(room) {
   const name = nameInput.value.trim();
   if (name) localStorage.setItem("noom.name", name);
-  location.href = "/r/" + encodeURIComponent(room) + (name ? "?name=" + encodeURIComponent(name) : "");
+  location.href = roomPath(room, name);
 }
 
 document.getElementById("random-room").addEventListener("click", () => { roomInput.value = randomRoom(); });
@@ -42,7 +34,7 @@ function render(rooms) {
   for (const { room, count, locked } of rooms) {
     const link = el(
       "a",
-      { href: "/r/" + encodeURIComponent(room), class: "room-link" },
+      { href: roomPath(room), class: "room-link" },
       el("span", { class: "room-name", text: room }),
       el(
         "span",
@@ -55,6 +47,9 @@ function render(rooms) {
   }
 }
 
-const socket = connectSocket();
-socket.on("rooms", ({ rooms }) => render(rooms));
-socket.on("connect", () => socket.emit("rooms", {}, (ack) => ack.ok && render(ack.rooms)));
+const client = connectClient();
+client.on("rooms", ({ rooms }) => render(rooms));
+client.on("connect", async () => {
+  const ack = await client.request("rooms", {});
+  if (ack.ok) render(ack.rooms);
+});

@@ -1,4 +1,4 @@
-import { withOpusFecDtx } from "./sizing.js";
+import { withOpusFecDtx } from "./sizing-math.js";
 
 // One RTCPeerConnection per remote peer, negotiated with the perfect negotiation pattern.
 //
@@ -29,14 +29,16 @@ export class PeerLink {
    * @param {(link: PeerLink) => void} options.onTrack called when remote media arrives
    * @param {(view: object) => void} [options.onView] the remote peer says how it shows our video
    * @param {() => void} [options.onViewOpen] the view channel opened
+   * @param {(state: RTCPeerConnectionState) => void} [options.onState] the connection state changed
    */
-  constructor({ peer, selfId, iceServers, send, local, initiator, onTrack, onView = () => {}, onViewOpen = () => {} }) {
+  constructor({ peer, selfId, iceServers, send, local, initiator, onTrack, onView = () => {}, onViewOpen = () => {}, onState = () => {} }) {
     this.peerId = peer.peerId;
     this.human = peer.kind !== "bot";
     // Who tells us how it shows our video: people, and the recorder (its grid cell).
     this.wantsView = this.human || peer.role === "recorder";
     this.onView = onView;
     this.onViewOpen = onViewOpen;
+    this.onState = onState;
     this.channel = null;
     this.polite = peer.kind === "bot" || selfId < peer.peerId;
     this.send = send;
@@ -167,6 +169,7 @@ export class PeerLink {
 
   watchConnection() {
     const state = this.pc.connectionState;
+    this.onState(state);
     if (state === "connected") {
       clearTimeout(this.graceTimer);
       this.restarts = 0;
@@ -259,79 +262,5 @@ export class PeerLink {
     this.pc.onicecandidate = this.pc.ontrack = this.pc.onnegotiationneeded = this.pc.onconnectionstatechange = null;
     this.pc.close();
     for (const track of this.stream.getTracks()) track.stop();
-  }
-}
-
-/** Grade a connection from its stats for the per-tile indicator. */
-export function grade({ rtt, loss, fps, state }, expectVideo) {
-  if (state && state !== "connected") return "poor";
-  if ((rtt !== null && rtt > 400) || loss > 0.08 || (expectVideo && fps > 0 && fps < 8)) return "poor";
-  if ((rtt !== null && rtt > 150) || loss > 0.02 || (expectVideo && fps > 0 && fps < 18)) return "fair";
-  return "good";
-}
-
-// TURN REST credentials (docs/protocol.md) have the username "EXPIRY:peerId", EXPIRY in Unix seconds.
-const TURN_USERNAME = /^(\d{9,}):/;
-const REFRESH_AT = 0.8; // of the remaining lifetime
-const REFRESH_MIN_MS = 5_000;
-const REFRESH_RETRY_MS = 15_000;
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** The earliest expiry (Unix seconds) of the TURN credentials in ``iceServers``, or null when there are none. */
-export function turnExpiry(iceServers) {
-  let earliest = null;
-  for (const server of iceServers || []) {
-    const match = TURN_USERNAME.exec(server.username || "");
-    if (!match || !server.credential) continue;
-    const expiry = Number(match[1]);
-    if (earliest === null || expiry < earliest) earliest = expiry;
-  }
-  return earliest;
-}
-
-/**
- * Keeps TURN credentials fresh: at 80 % of their remaining lifetime ask the server for new ones
- * (``fetch`` resolves to the ``ice-servers`` ack) and hand them to ``apply``. Does nothing without them.
- */
-export class IceRefresher {
-  constructor({ fetch, apply, now = () => Date.now() }) {
-    this.fetch = fetch;
-    this.apply = apply;
-    this.now = now;
-    this.timer = null;
-    this.stopped = false;
-  }
-
-  schedule(iceServers) {
-    clearTimeout(this.timer);
-    this.stopped = false;
-    const expiry = turnExpiry(iceServers);
-    if (expiry === null) return;
-    const left = expiry * 1000 - this.now();
-    // A clock far ahead of the server's would make every credential look expired: retry at a slow pace then.
-    const delay = left > 0 ? Math.max(left * REFRESH_AT, REFRESH_MIN_MS) : REFRESH_RETRY_MS * 4;
-    this.wait(delay);
-  }
-
-  wait(delay) {
-    this.timer = setTimeout(() => this.refresh(), Math.min(delay, MAX_TIMER_MS));
-  }
-
-  async refresh() {
-    this.timer = null;
-    const ack = await this.fetch();
-    if (this.stopped) return;
-    if (ack?.ok && Array.isArray(ack.iceServers)) {
-      this.apply(ack.iceServers);
-      this.schedule(ack.iceServers);
-    } else if (ack?.error?.code !== "not-in-room") {
-      this.wait(REFRESH_RETRY_MS); // the server was busy or unreachable: the old credentials may still hold
-    }
-  }
-
-  stop() {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    this.timer = null;
   }
 }

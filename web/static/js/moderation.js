@@ -1,28 +1,11 @@
 // Room authority on the call page: the room's state (host, lock, waiting room, recording), the People panel
 // (rows, the host's actions per person, the waiting queue, room-level host controls), the notices for the
-// person a host action affects, and recording as a room event. The server decides; this only shows and asks.
+// person a host action affects, and the notices of recording (recording.js has its badge and button). The
+// server decides; this only shows and asks (the words are authority.js's).
+import { NO_STATE, refusal } from "./authority.js";
 import { confirmAction, el, icon, show, toast } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
-
-/** What a refused host or recording request means, in words. ``busy`` has several causes (no recorder on
- * this server, all recorders in use): the server's own sentence says which. */
-const REFUSED = {
-  "not-allowed": "Only the host can do that.",
-  "already-recording": "This call is already being recorded.",
-  "not-recording": "This call is not being recorded any more.",
-  "unknown-peer": "That person has already left.",
-  timeout: "The server did not answer. Check your connection and try again.",
-};
-
-const NO_STATE = { host: null, locked: false, waitingRoom: false, recording: null };
-
-function refusal(ack) {
-  const known = REFUSED[ack.error?.code];
-  if (known) return known;
-  const message = ack.error?.message || "that did not work: try again";
-  return message[0].toUpperCase() + message.slice(1) + (/[.!?]$/.test(message) ? "" : ".");
-}
 
 export class Moderation {
   /** @param {import("./call.js").Call} call */
@@ -82,7 +65,7 @@ export class Moderation {
       if (seen.has(person.id)) continue;
       toast(`${person.name} is waiting to join`, "info", 10000, [
         { label: "Admit", ariaLabel: `Admit ${person.name}`, run: () => this.admit(person) },
-        { label: "Show", ariaLabel: "Show the waiting list", run: () => this.call.togglePanel("people", true) },
+        { label: "Show", ariaLabel: "Show the waiting list", run: () => this.call.controls.togglePanel("people", true) },
       ]);
     }
     this.render();
@@ -94,16 +77,17 @@ export class Moderation {
       "room-state": (state) => this.update(state),
       waiting: ({ waiting }) => this.setWaiting(waiting),
       muted: ({ kind }) => {
-        this.call.turnOff(kind);
+        this.call.local.turnOff(kind);
         toast(kind === "video" ? "The host turned off your camera" : "The host muted your microphone", "info", 6000);
       },
       "unmute-request": ({ kind }) => {
         const video = kind === "video";
-        if (video ? this.call.videoOn && this.call.camTrack : this.call.audioOn && this.call.hasAudio()) return;
+        const local = this.call.local;
+        if (video ? local.videoOn && local.camTrack : local.audioOn && local.hasAudio()) return;
         toast(video ? "The host asks you to turn on your camera" : "The host asks you to unmute your microphone", "info", 15000, [
           video
-            ? { label: "Turn camera on", run: () => !this.call.videoOn && this.call.toggleCamera() }
-            : { label: "Unmute", run: () => !(this.call.audioOn && this.call.hasAudio()) && this.call.toggleMic() },
+            ? { label: "Turn camera on", run: () => !local.videoOn && local.toggleCamera() }
+            : { label: "Unmute", run: () => !(local.audioOn && local.hasAudio()) && local.toggleMic() },
         ]);
       },
       removed: ({ reason }) => this.call.removed(reason),
@@ -113,7 +97,7 @@ export class Moderation {
   // ---- host requests --------------------------------------------------------------------------------
 
   async request(event, payload, done) {
-    const ack = await this.call.emit(event, payload);
+    const ack = await this.call.client.request(event, payload);
     if (!ack.ok) toast(refusal(ack), "error", 5000);
     else if (done) toast(done);
     return ack.ok;
@@ -121,7 +105,7 @@ export class Moderation {
 
   /** Turn someone's mic or camera off; the server has lowered their flag once it says ok. */
   async mute(peer, kind) {
-    if (await this.request("mute", { peerId: peer.peerId, kind })) this.call.peerMedia({ peerId: peer.peerId, [kind]: false });
+    if (await this.request("mute", { peerId: peer.peerId, kind })) this.call.client.applyMedia({ peerId: peer.peerId, [kind]: false });
   }
 
   async remove(peer) {
@@ -152,50 +136,6 @@ export class Moderation {
     return this.request("decline", { id: person.id });
   }
 
-  // ---- recording (a room event: any member starts it, the host or whoever started it stops it) ---------
-
-  /** The running recording: the room state's, or (from an older server) a recorder bot in the room. */
-  recording() {
-    if (this.state.recording) return this.state.recording;
-    const bot = [...this.call.peers.values()].some(({ peer }) => peer.role === "recorder");
-    return bot ? { by: null, name: "", since: 0 } : null;
-  }
-
-  /** Why we may not stop the running recording, or "" when we may (or nothing is recording). */
-  cannotStop() {
-    const rec = this.recording();
-    if (!rec || !this.known || this.isHost() || (rec.by && rec.by === this.call.selfId)) return "";
-    const starter = rec.by && rec.by !== this.state.host ? this.nameOf(rec.by) || rec.name : "";
-    return starter ? `Only the host or ${starter} can stop the recording` : "Only the host can stop the recording";
-  }
-
-  async toggleRecording() {
-    const why = this.cannotStop();
-    if (why) {
-      toast(why);
-      return;
-    }
-    const stop = !!this.recording();
-    await this.request(stop ? "recording-stop" : "recording-start", {}, stop ? "Stopping the recording…" : "Starting the recording…");
-  }
-
-  renderRecording() {
-    const rec = this.recording();
-    show($("rec-indicator"), !!rec);
-    const by = !rec ? "" : rec.by && rec.by === this.call.selfId ? "you" : rec.by ? this.nameOf(rec.by) || rec.name : rec.name;
-    $("rec-by").textContent = by ? `· ${by}` : "";
-    $("rec-indicator").title = by ? `Recording, started by ${by}` : "Recording";
-    const button = $("btn-record");
-    const why = this.cannotStop();
-    button.setAttribute("aria-pressed", String(!!rec));
-    button.classList.toggle("recording", !!rec);
-    button.setAttribute("aria-disabled", String(!!why));
-    button.dataset.tip = why || (rec ? "Stop recording" : "Start recording");
-    button.setAttribute("aria-label", rec ? "Stop recording" : "Record");
-    if (why) button.setAttribute("aria-description", why);
-    else button.removeAttribute("aria-description");
-  }
-
   // ---- the People panel -----------------------------------------------------------------------------
 
   bindControls() {
@@ -209,7 +149,7 @@ export class Moderation {
   render() {
     show($("lock-indicator"), this.state.locked);
     show($("waiting-room-indicator"), this.state.waitingRoom);
-    this.renderRecording();
+    this.call.recording.render();
     this.renderPeople();
   }
 
@@ -246,7 +186,8 @@ export class Moderation {
     const focused = document.activeElement?.closest?.("#side-people [data-target]");
     const keep = focused ? { target: focused.dataset.target, action: focused.dataset.action } : null;
 
-    const self = { peerId: call.selfId, name: call.name, kind: "human", audio: call.audioOn && call.hasAudio(), video: call.videoOn && !!call.camTrack, hand: call.hand, screen: !!call.screenTrack };
+    const local = call.local;
+    const self = { peerId: call.selfId, name: call.name, kind: "human", audio: local.audioOn && local.hasAudio(), video: local.videoOn && !!local.camTrack, hand: local.hand, screen: !!local.screenTrack };
     const rows = [{ ...self, you: true }, ...[...call.peers.values()].map(({ peer }) => peer)];
     const items = rows.map((p) => {
       const label = p.you ? `${p.name} (you)` : p.role === "recorder" ? `${p.name} (recorder)` : p.name;

@@ -1,27 +1,14 @@
 // The room page: pre-join (preview, level meter, device pickers, name, password) and then the call.
-import { connectSocket } from "./socket.js";
+import { connectClient } from "./socket.js";
 import { Call } from "./call.js";
 import { acquire, canShareScreen, fillPicker, getCamera, getMic, insecureProblem, LevelMeter } from "./devices.js";
-import { hueClass, initials, setIcon, show } from "./ui.js";
+import { joinErrorText, roomStatusText } from "./joining.js";
+import { hueClass, initials } from "./text.js";
+import { setIcon, show } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
 const room = $("app").dataset.room;
 const params = new URLSearchParams(location.search);
-
-const ERRORS = {
-  "room-full": "This room is full. Ask someone to leave, try again in a moment, or start another room from the lobby.",
-  "wrong-password": "That password is not right. Check it with whoever invited you and try again.",
-  "rate-limited": "Too many attempts in a short time. Wait a few seconds and try again.",
-  timeout: "The server did not answer. Check your connection and try again.",
-  "room-locked": "The host has locked this room: nobody new can join. Ask the host to unlock it, then try again.",
-  // The server says why (removed a moment ago, say, and for how long).
-  "not-allowed": (message) => `You cannot join this call now: ${message || "ask the host"}.`.replace(/\.\.$/, "."),
-};
-
-function errorText({ code, message }) {
-  const known = ERRORS[code];
-  return typeof known === "function" ? known(message) : known || message;
-}
 
 const media = {
   stream: null,
@@ -41,7 +28,7 @@ let call = null;
 let waiting = null; // {payload, name, password} while the host has us in the waiting room
 let lastJoin = null; // {name, password} of the call we were in, for Rejoin
 
-const socket = connectSocket();
+const client = connectClient();
 
 // Controls this browser cannot do here are not offered (screen sharing on phones and on insecure pages).
 show($("btn-share"), canShareScreen());
@@ -52,16 +39,20 @@ function showRoomStatus(rooms) {
   const info = rooms.find((r) => r.room === room);
   roomExists = !!info;
   roomLocked = !!info?.locked;
-  $("room-status").textContent = info
-    ? `${info.count} ${info.count === 1 ? "person" : "people"} in the call${info.locked ? " · password protected" : ""}`
-    : "no one here yet: you will start the call";
+  $("room-status").textContent = roomStatusText(info);
   show($("password-block"), roomLocked || !$("password-block").hidden);
   show($("lock-block"), !roomExists);
 }
 
-socket.on("rooms", ({ rooms }) => !call && showRoomStatus(rooms));
-socket.on("connect", () => {
-  if (!call) socket.emit("rooms", {}, (ack) => ack?.ok && showRoomStatus(ack.rooms));
+/** Ask for the room list (the answer is for the status line; the pushes that follow keep it current). */
+async function askRooms() {
+  const ack = await client.request("rooms", {});
+  if (ack.ok && !call) showRoomStatus(ack.rooms);
+}
+
+client.on("rooms", ({ rooms }) => !call && showRoomStatus(rooms));
+client.on("connect", () => {
+  if (!call) askRooms();
 });
 
 // ---- preview ----------------------------------------------------------------------------------------
@@ -213,12 +204,7 @@ async function tryJoin(payload, name, password) {
   button.disabled = true;
   showError("");
   await devicesReady;
-  let ack;
-  try {
-    ack = await socket.timeout(10000).emitWithAck("join", payload);
-  } catch {
-    ack = { ok: false, error: { code: "timeout", message: "" } };
-  }
+  const ack = await client.join(payload);
   button.disabled = false;
   if (ack.ok) {
     showWaiting(null);
@@ -234,10 +220,10 @@ async function tryJoin(payload, name, password) {
   if (code === "wrong-password") {
     show($("password-block"), true);
     show($("lock-block"), false);
-    showError($("join-password").value ? ERRORS["wrong-password"] : "This room is protected by a password. Type it and press Join.");
+    showError($("join-password").value ? joinErrorText(ack.error) : "This room is protected by a password. Type it and press Join.");
     $("join-password").focus();
   } else {
-    showError(errorText(ack.error));
+    showError(joinErrorText(ack.error));
   }
 }
 
@@ -251,27 +237,27 @@ function showWaiting(state) {
   if (state) $("waiting-cancel").focus();
 }
 
-socket.on("admitted", ({ ticket } = {}) => {
+client.on("admitted", ({ ticket } = {}) => {
   if (!waiting || call) return;
   const { payload, name, password } = waiting;
   tryJoin({ ...payload, ticket }, name, password);
 });
 
-socket.on("declined", ({ message } = {}) => {
+client.on("declined", ({ message } = {}) => {
   if (!waiting || call) return;
   showWaiting(null);
   showError(message || "The host did not let you in.");
 });
 
 // The server forgets a waiting socket that loses its connection: get back in the queue when it returns.
-socket.on("connect", () => {
+client.on("connect", () => {
   if (waiting && !call) tryJoin(waiting.payload, waiting.name, waiting.password);
 });
 
 $("waiting-cancel").addEventListener("click", () => {
   if (!waiting) return;
   showWaiting(null);
-  socket.emit("leave", {}, () => {});
+  client.leave();
   $("join-button").focus();
 });
 
@@ -287,7 +273,7 @@ function enterCall(ack, name, password) {
   document.body.classList.add("in-call");
   document.title = `${room} · Noom`;
   call = new Call({
-    socket,
+    client,
     room,
     name,
     password,
@@ -300,7 +286,7 @@ function enterCall(ack, name, password) {
       $("left-title").textContent = title || "You left the call";
       $("left-reason").textContent = reason;
       show($("left"), true);
-      socket.emit("rooms", {}, (ack) => ack?.ok && showRoomStatus(ack.rooms));
+      askRooms();
     },
   });
   call.start(ack);
@@ -312,7 +298,7 @@ function enterCall(ack, name, password) {
 $("rejoin").addEventListener("click", async () => {
   show($("left"), false);
   show($("prejoin"), true);
-  if (!socket.connected) socket.connect(); // the join below is sent once it is connected
+  if (!client.socket.connected) client.socket.connect(); // the join below is sent once it is connected
   devicesReady = startDevices().catch((error) => console.warn("noom: device set-up failed", error));
   const { name, password } = lastJoin || { name: nameInput.value.trim(), password: "" };
   const payload = { room, name };

@@ -8,55 +8,10 @@
 // receiver needs. Every 2 s the senders' maxBitrates are fitted into the connections' outgoing estimates.
 // A peer that never sends a view (a bot) gets full quality, as before.
 
+import { budgetShares, captureNeed, captureStep, encodingPlan, FULL, opusFmtp } from "./sizing-math.js";
+
 const DEBOUNCE_MS = 300;
 const BUDGET_MS = 2000;
-const SMALL_TILE_H = 240; // device px: below this, 15 fps is plenty
-const AUDIO_BPS = 40_000; // Opus with FEC, what we keep free for audio per connection
-const MIN_VIDEO_BPS = 60_000;
-// Capture steps (16:9) and the hysteresis for stepping down: only when the need is well under the lower step.
-const CAPTURE_STEPS = [
-  { width: 640, height: 360 },
-  { width: 960, height: 540 },
-  { width: 1280, height: 720 },
-];
-const STEP_DOWN_FRACTION = 0.9;
-const FULL = { width: 1280, height: 720, visible: true };
-
-/** The bit rate a camera stream needs for a frame of ``pixels`` at full frame rate (a simple table). */
-export function bitrateFor(pixels, screen = false) {
-  const table = [
-    [320 * 180, 150_000],
-    [480 * 270, 300_000],
-    [640 * 360, 500_000],
-    [960 * 540, 900_000],
-    [1280 * 720, 1_500_000],
-  ];
-  let bps = 2_500_000;
-  for (const [limit, rate] of table)
-    if (pixels <= limit) {
-      bps = rate;
-      break;
-    }
-  return screen ? Math.max(bps * 2, 1_000_000) : bps; // text needs more bits than faces
-}
-
-/** Add in-band FEC and DTX to every Opus fmtp line of an SDP (the SDP's fmtp is what its author wants sent to it). */
-export function withOpusFecDtx(sdp) {
-  const opus = [...sdp.matchAll(/^a=rtpmap:(\d+) opus\/48000/gim)].map((m) => m[1]);
-  let out = sdp;
-  for (const pt of opus) {
-    const line = new RegExp(`^(a=fmtp:${pt} )(.*)$`, "m");
-    if (line.test(out)) {
-      out = out.replace(line, (_all, head, params) => {
-        const kept = params.split(";").filter((p) => p && !/^(useinbandfec|usedtx)=/.test(p.trim()));
-        return head + [...kept, "useinbandfec=1", "usedtx=1"].join(";");
-      });
-    } else {
-      out = out.replace(new RegExp(`^(a=rtpmap:${pt} opus/48000.*)$`, "m"), `$1\r\na=fmtp:${pt} useinbandfec=1;usedtx=1`);
-    }
-  }
-  return out;
-}
 
 /**
  * Sizing off for a page with ``?sizing=off`` or localStorage ``noom.sizing`` = "off" (a switch for the
@@ -74,7 +29,7 @@ export function sizingEnabled() {
 
 export class Sizing {
   /**
-   * @param {object} call the Call: ``peers`` (peerId -> {peer, tile, link}), ``camTrack``, ``screenTrack``
+   * @param {object} call the Call: ``peers`` (peerId -> {peer, tile, link}), ``local`` (its ``camTrack``, ``screenTrack``)
    */
   constructor(call) {
     this.call = call;
@@ -183,21 +138,11 @@ export class Sizing {
 
   /** Capture at the smallest step that covers the largest tile any receiver shows us in (hysteresis down). */
   async fitCapture() {
-    const track = this.call.camTrack;
-    if (!track || track.readyState !== "live" || this.call.screenTrack) return;
-    let need = 0;
-    for (const peerId of this.call.peers.keys()) {
-      const view = this.need(peerId);
-      if (view.visible) need = Math.max(need, view.height, (view.width * 9) / 16);
-    }
-    const current = this.captureTrack === track ? this.capture : null;
-    // Up as soon as a tile is taller than what we capture; down only to a step the need is well inside.
-    const largest = CAPTURE_STEPS[CAPTURE_STEPS.length - 1];
-    const fits = CAPTURE_STEPS.find((s) => s.height >= need) || largest;
-    const roomy = CAPTURE_STEPS.find((s) => need <= s.height * STEP_DOWN_FRACTION) || largest;
-    let target = fits;
-    if (current && need <= current.height) target = roomy.height < current.height ? roomy : current;
-    if (current && current.height === target.height) return;
+    const track = this.call.local.camTrack;
+    if (!track || track.readyState !== "live" || this.call.local.screenTrack) return;
+    const need = captureNeed([...this.call.peers.keys()].map((peerId) => this.need(peerId)));
+    const target = captureStep(need, this.captureTrack === track ? this.capture : null);
+    if (!target) return;
     try {
       await track.applyConstraints({ width: { ideal: target.width }, height: { ideal: target.height } });
       this.capture = target;
@@ -211,23 +156,8 @@ export class Sizing {
   plan(peerId, sender) {
     const view = this.need(peerId);
     const track = sender.track;
-    const screen = !!this.call.screenTrack && track === this.call.screenTrack;
-    if (!view.visible) return { active: false, screen };
-    const settings = track?.getSettings() || {};
-    const srcW = settings.width || 1280;
-    const srcH = settings.height || 720;
-    // object-fit: cover fills the tile, so both sides must reach it: scale by the smaller ratio, never up.
-    const scale = Math.max(1, Math.min(srcW / view.width, srcH / view.height));
-    const encodedPixels = (srcW / scale) * (srcH / scale);
-    const wanted = bitrateFor(encodedPixels, screen);
-    const cap = this.caps.get(peerId);
-    return {
-      active: true,
-      screen,
-      scaleResolutionDownBy: Math.round(scale * 100) / 100,
-      maxFramerate: view.height < SMALL_TILE_H ? 15 : 30,
-      maxBitrate: Math.round(Math.max(MIN_VIDEO_BPS, cap ? Math.min(cap, wanted) : wanted)),
-    };
+    const screen = !!this.call.local.screenTrack && track === this.call.local.screenTrack;
+    return encodingPlan(view, track?.getSettings() || {}, screen, this.caps.get(peerId));
   }
 
   apply(peerId) {
@@ -278,21 +208,10 @@ export class Sizing {
       const estimate = await outgoingEstimate(link.pc).catch(() => null);
       const view = this.need(peerId);
       if (!view.visible) continue;
-      const screen = link.senders.video.track === this.call.screenTrack;
+      const screen = link.senders.video.track === this.call.local.screenTrack;
       rows.push({ peerId, estimate, area: view.width * view.height, screen });
     }
-    const known = rows.filter((r) => r.estimate);
-    const total = known.reduce((sum, r) => sum + Math.max(0, r.estimate - AUDIO_BPS), 0);
-    const next = new Map();
-    if (known.length) {
-      // The screen's share comes first (it stands in for the camera on every connection while sharing).
-      const weight = (r) => r.area * (r.screen ? 4 : 1);
-      const weights = known.reduce((sum, r) => sum + weight(r), 0) || 1;
-      for (const r of known) {
-        const share = (total * weight(r)) / weights;
-        next.set(r.peerId, Math.max(MIN_VIDEO_BPS, Math.min(share, r.estimate - AUDIO_BPS)));
-      }
-    }
+    const next = budgetShares(rows);
     let moved = false;
     for (const r of rows) {
       const before = this.caps.get(r.peerId);
@@ -326,7 +245,7 @@ export class Sizing {
       budget: this.caps.get(peerId) ?? null,
       // The Opus fmtp our encoder follows (the remote description's, with our FEC and DTX).
       opusFmtp: opusFmtp(link.pc.currentRemoteDescription?.sdp || ""),
-      capture: this.call.camTrack ? { width: this.call.camTrack.getSettings().width, height: this.call.camTrack.getSettings().height } : null,
+      capture: this.call.local.camTrack ? { width: this.call.local.camTrack.getSettings().width, height: this.call.local.camTrack.getSettings().height } : null,
     };
   }
 
@@ -337,11 +256,6 @@ export class Sizing {
     this.intersect.disconnect();
     document.removeEventListener("visibilitychange", this.onVisibility);
   }
-}
-
-function opusFmtp(sdp) {
-  const pt = /^a=rtpmap:(\d+) opus\/48000/im.exec(sdp)?.[1];
-  return pt ? new RegExp(`^a=fmtp:${pt} (.*)$`, "m").exec(sdp)?.[1]?.trim() || "" : null;
 }
 
 /** The selected candidate pair's availableOutgoingBitrate (bit/s), or null before there is one. */

@@ -1,8 +1,7 @@
 // Video tiles and the stage layout: an even grid for 1-8 people, a spotlight when someone shares a screen.
-import { el, hueClass, icon, initials, setIcon } from "./ui.js";
-
-const GAP = 10;
-const ASPECT = 16 / 9;
+import { stageLayout } from "./layout.js";
+import { hueClass, initials } from "./text.js";
+import { el, icon, setIcon } from "./ui.js";
 
 /** One participant's tile: video, camera-off avatar, name, mic state, hand and connection quality. */
 export class Tile {
@@ -73,46 +72,13 @@ export class Tile {
   }
 }
 
-/** Columns for n equal 16:9 tiles in a w×h box, picked to make the tiles as large as possible. */
-export function bestGrid(n, width, height) {
-  let best = { cols: 1, tileW: width, tileH: height, area: 0 };
-  for (let cols = 1; cols <= n; cols++) {
-    const rows = Math.ceil(n / cols);
-    let tileW = (width - GAP * (cols - 1)) / cols;
-    let tileH = tileW / ASPECT;
-    if (tileH * rows + GAP * (rows - 1) > height) {
-      tileH = (height - GAP * (rows - 1)) / rows;
-      tileW = tileH * ASPECT;
-    }
-    const area = tileW * tileH;
-    if (area > best.area) best = { cols, tileW, tileH, area };
-  }
-  return best;
-}
-
 /** Lay the tiles out on the stage. CSSOM custom properties are allowed by our CSP (no inline style attributes). */
 export function layout(stage, tiles) {
-  const width = stage.clientWidth - 2 * GAP;
-  const height = stage.clientHeight - 2 * GAP;
-  if (width <= 0 || height <= 0) return;
   const featured = tiles.find((t) => t.state.screen);
-  stage.classList.toggle("spotlight", !!featured);
+  const plan = stageLayout({ count: tiles.length, featured: !!featured, stageWidth: stage.clientWidth, stageHeight: stage.clientHeight });
+  if (!plan) return;
+  stage.classList.toggle("spotlight", plan.spotlight);
   for (const tile of tiles) tile.node.classList.toggle("featured", tile === featured);
-  if (featured) {
-    const others = tiles.length - 1;
-    const narrow = width < 700;
-    stage.classList.toggle("narrow", narrow);
-    const stripW = others ? (narrow ? width : Math.min(260, width * 0.24)) : 0;
-    const stripTileH = others ? (narrow ? Math.min(110, height * 0.22) : Math.min(stripW / ASPECT, (height - GAP * (others - 1)) / others)) : 0;
-    const stripTileW = narrow ? Math.min(stripTileH * ASPECT, (width - GAP * (others - 1)) / Math.max(1, others)) : stripW;
-    stage.style.setProperty("--feature-w", `${narrow ? width : width - stripW - (others ? GAP : 0)}px`);
-    stage.style.setProperty("--feature-h", `${narrow ? height - stripTileH - (others ? GAP : 0) : height}px`);
-    stage.style.setProperty("--tile-w", `${Math.floor(stripTileW)}px`);
-    stage.style.setProperty("--tile-h", `${Math.floor(narrow ? stripTileH : stripTileW / ASPECT)}px`);
-    return;
-  }
-  stage.classList.remove("narrow");
-  const { tileW, tileH } = bestGrid(Math.max(1, tiles.length), width, height);
-  stage.style.setProperty("--tile-w", `${Math.floor(tileW)}px`);
-  stage.style.setProperty("--tile-h", `${Math.floor(tileH)}px`);
+  stage.classList.toggle("narrow", plan.narrow);
+  for (const [name, value] of Object.entries(plan.vars)) stage.style.setProperty(name, value);
 }

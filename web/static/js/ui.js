@@ -1,4 +1,5 @@
 // Small DOM helpers shared by the pages. Everything user-supplied goes through textContent, never HTML.
+import { linkParts } from "./text.js";
 
 /** Create an element with attributes and children (strings become text nodes). */
 export function el(tag, attrs = {}, ...children) {
@@ -14,23 +15,13 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-// Web links and our own recording downloads become links in chat; everything else stays plain text.
-// Recording links are /recordings/<name>.<expiry>.<signature> (signed by the server, see docs/media.md).
-const LINK = /(https?:\/\/[^\s<>"]+|\/recordings\/[A-Za-z0-9_-]+\.[0-9]+\.[A-Za-z0-9_-]+)/g;
-
 /** Chat text as nodes: text nodes, plus <a> for links (built as elements, never parsed as HTML). */
 export function linkified(text) {
-  const nodes = [];
-  let last = 0;
-  for (const match of text.matchAll(LINK)) {
-    if (match.index > last) nodes.push(document.createTextNode(text.slice(last, match.index)));
-    const url = match[0];
-    const own = url.startsWith("/recordings/");
-    nodes.push(el("a", { href: url, text: url, target: "_blank", rel: "noopener noreferrer", download: own || null }));
-    last = match.index + url.length;
-  }
-  if (last < text.length) nodes.push(document.createTextNode(text.slice(last)));
-  return nodes;
+  return linkParts(text).map((part) =>
+    part.link
+      ? el("a", { href: part.link, text: part.link, target: "_blank", rel: "noopener noreferrer", download: part.own || null })
+      : document.createTextNode(part.text),
+  );
 }
 
 /** A Lucide icon (an SVG file used as a CSS mask, so it takes the text colour). */
@@ -42,26 +33,6 @@ export function icon(name, extra = "") {
 export function setIcon(container, name) {
   const node = container.querySelector(".icon");
   if (node) node.className = node.className.replace(/\bi-[a-z0-9-]+/, `i-${name}`);
-}
-
-/** Up to two initials of a name, for the camera-off avatar. */
-export function initials(name) {
-  const parts = String(name || "?").trim().split(/\s+/).filter(Boolean);
-  const letters = parts.length > 1 ? [parts[0], parts[parts.length - 1]] : [parts[0] || "?"];
-  return letters.map((p) => Array.from(p)[0].toUpperCase()).join("");
-}
-
-/** A stable hue per name so each avatar gets its own colour. */
-export function hue(name) {
-  let h = 0;
-  for (const ch of String(name)) h = (h * 31 + ch.codePointAt(0)) % 360;
-  return h;
-}
-
-const HUE_CLASSES = 12;
-/** A colour class (avatar-0..11) instead of an inline style, which the CSP forbids. */
-export function hueClass(name) {
-  return `hue-${Math.floor(hue(name) / (360 / HUE_CLASSES))}`;
 }
 
 let toastRoot = null;

@@ -1,0 +1,227 @@
+// Our own media in the call: microphone, camera and screen tracks, the raised hand, device switching mid-call
+// (replaceTrack, no renegotiation), the self tile and the bar's mic / camera / share / hand buttons.
+import { getCamera, getMic, LevelMeter } from "./devices.js";
+import { setIcon, toast } from "./ui.js";
+
+const $ = (id) => document.getElementById(id);
+
+export class LocalMedia {
+  /**
+   * @param {import("./call.js").Call} call
+   * @param {object} media from the pre-join page: {micTrack, camTrack, audioOn, videoOn, cameraId, micId, speakerId}
+   */
+  constructor(call, { micTrack, camTrack, audioOn, videoOn, cameraId, micId, speakerId }) {
+    this.call = call;
+    Object.assign(this, { micTrack, camTrack, audioOn, videoOn, cameraId, micId, speakerId });
+    this.stream = new MediaStream([micTrack, camTrack].filter(Boolean));
+    this.screenTrack = null;
+    this.hand = false;
+    this.meter = micTrack ? new LevelMeter(micTrack) : null;
+  }
+
+  hasAudio() {
+    return !!this.micTrack;
+  }
+
+  /** What we send each peer (PeerLink's ``local``): the screen replaces the camera on the one video sender. */
+  current() {
+    return { audio: this.micTrack, video: this.screenTrack || (this.videoOn ? this.camTrack : null), stream: this.stream };
+  }
+
+  /** Our flags as the others should see them. */
+  state() {
+    const showing = this.screenTrack || (this.videoOn && this.camTrack);
+    return { audio: this.audioOn && this.hasAudio(), video: !!showing, screen: !!this.screenTrack, hand: this.hand };
+  }
+
+  links() {
+    return [...this.call.peers.values()].map(({ link }) => link);
+  }
+
+  /** The self tile and the bar's buttons; then the layout and the People panel, which show our state too. */
+  render() {
+    const tile = this.call.selfTile;
+    const showing = this.screenTrack || (this.videoOn && this.camTrack);
+    tile.setStream(new MediaStream(showing ? [this.screenTrack || this.camTrack] : []));
+    tile.node.classList.toggle("mirror", !this.screenTrack);
+    tile.setState(this.state());
+    const mic = $("btn-mic");
+    const micOn = this.audioOn && this.hasAudio();
+    mic.setAttribute("aria-pressed", String(micOn));
+    mic.classList.toggle("off", !micOn);
+    mic.dataset.tip = micOn ? "Mute (M)" : "Unmute (M)";
+    setIcon(mic, micOn ? "mic" : "mic-off");
+    const cam = $("btn-cam");
+    const camOn = this.videoOn && !!this.camTrack;
+    cam.setAttribute("aria-pressed", String(camOn));
+    cam.classList.toggle("off", !camOn);
+    cam.dataset.tip = camOn ? "Turn camera off (V)" : "Turn camera on (V)";
+    setIcon(cam, camOn ? "video" : "video-off");
+    const share = $("btn-share");
+    share.setAttribute("aria-pressed", String(!!this.screenTrack));
+    share.classList.toggle("active", !!this.screenTrack);
+    share.dataset.tip = this.screenTrack ? "Stop sharing (S)" : "Share your screen (S)";
+    setIcon(share, this.screenTrack ? "monitor-off" : "monitor-up");
+    const hand = $("btn-hand");
+    hand.setAttribute("aria-pressed", String(this.hand));
+    hand.classList.toggle("active", this.hand);
+    hand.dataset.tip = this.hand ? "Lower hand (H)" : "Raise hand (H)";
+    this.call.relayout();
+    this.call.renderPeople();
+  }
+
+  /** Tell the server (and so the others) about a change of our flags. */
+  announce(change) {
+    this.call.client.request("media", change);
+  }
+
+  async sendVideo() {
+    const track = this.current().video;
+    await Promise.all(this.links().map((link) => link.replace("video", track)));
+    this.call.sizing.update(); // a new track: its capture size and encodings (screen or camera) follow the views
+  }
+
+  async toggleMic() {
+    if (!this.micTrack) {
+      try {
+        this.micTrack = await getMic(this.micId);
+      } catch {
+        toast("No microphone is available. Plug one in or allow it in the browser's site settings.", "error", 6000);
+        return;
+      }
+      this.stream.addTrack(this.micTrack);
+      this.meter = new LevelMeter(this.micTrack);
+      this.audioOn = true;
+      await Promise.all(this.links().map((link) => link.replace("audio", this.micTrack)));
+    } else {
+      this.audioOn = !this.audioOn;
+    }
+    // Muting disables the track (silence, no renegotiation); the meter's clone still hears us for the hint.
+    this.micTrack.enabled = this.audioOn;
+    this.announce({ audio: this.audioOn });
+    this.render();
+  }
+
+  async toggleCamera() {
+    if (this.videoOn && this.camTrack) {
+      // Off means off: stop the camera so its light goes out.
+      this.videoOn = false;
+      this.stream.removeTrack(this.camTrack);
+      this.camTrack.stop();
+      this.camTrack = null;
+    } else {
+      try {
+        this.camTrack = await getCamera(this.cameraId);
+      } catch {
+        toast("No camera is available. Plug one in or allow it in the browser's site settings.", "error", 6000);
+        return;
+      }
+      this.stream.addTrack(this.camTrack);
+      this.videoOn = true;
+    }
+    await this.sendVideo();
+    this.announce({ video: this.videoOn });
+    this.render();
+  }
+
+  /** The host turned our microphone or camera off: exactly what pressing M or V does (the server has
+   * already lowered our flag; our own ``media`` keeps it so). */
+  async turnOff(kind) {
+    if (kind === "video") {
+      if (this.videoOn && this.camTrack) await this.toggleCamera();
+    } else if (this.audioOn && this.micTrack) await this.toggleMic();
+  }
+
+  /** Switch camera, microphone or speaker mid-call: replaceTrack, no renegotiation. */
+  async switchDevice(kind, deviceId) {
+    try {
+      if (kind === "videoinput") {
+        this.cameraId = deviceId;
+        if (!this.videoOn) return;
+        const track = await getCamera(deviceId);
+        const old = this.camTrack;
+        this.camTrack = track;
+        this.stream.addTrack(track);
+        await this.sendVideo();
+        if (old) {
+          // Only stop the old camera once every sender has moved to the new one.
+          this.stream.removeTrack(old);
+          old.stop();
+        }
+        this.render();
+      } else if (kind === "audioinput") {
+        this.micId = deviceId;
+        const track = await getMic(deviceId);
+        track.enabled = this.audioOn;
+        if (this.micTrack) {
+          this.stream.removeTrack(this.micTrack);
+          this.micTrack.stop();
+        }
+        this.meter?.stop();
+        this.micTrack = track;
+        this.stream.addTrack(track);
+        this.meter = new LevelMeter(track);
+        await Promise.all(this.links().map((link) => link.replace("audio", track)));
+      } else {
+        this.speakerId = deviceId;
+        for (const { tile } of this.call.peers.values()) await tile.setSink(deviceId);
+      }
+      localStorage.setItem(`noom.${kind}`, deviceId);
+    } catch (error) {
+      toast(`Could not switch to that device (${error.name || error}). Pick another one.`, "error", 6000);
+    }
+  }
+
+  async toggleShare() {
+    if (this.screenTrack) return this.stopShare();
+    if (!navigator.mediaDevices?.getDisplayMedia) {
+      toast("This browser cannot share the screen. Try a desktop browser such as Chrome, Edge or Firefox.", "error", 6000);
+      return;
+    }
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 15, max: 30 } }, audio: false });
+    } catch (error) {
+      if (error.name !== "NotAllowedError") toast("Screen sharing did not start. Try again.", "error");
+      return;
+    }
+    this.screenTrack = stream.getVideoTracks()[0];
+    this.screenTrack.contentHint = "detail";
+    // The browser's own "Stop sharing" button ends the track: stop cleanly from there too.
+    this.screenTrack.addEventListener("ended", () => this.stopShare());
+    await this.sendVideo();
+    this.announce({ screen: true });
+    this.render();
+    toast("You are presenting your screen");
+  }
+
+  async stopShare() {
+    if (!this.screenTrack) return;
+    const track = this.screenTrack;
+    this.screenTrack = null;
+    track.stop();
+    await this.sendVideo();
+    this.announce({ screen: false });
+    this.render();
+  }
+
+  toggleHand() {
+    this.hand = !this.hand;
+    this.announce({ hand: this.hand });
+    this.render();
+  }
+
+  /** Read-only view for tests: our microphone and camera as the browser has them (a muted mic is a disabled track). */
+  tracks() {
+    return {
+      audio: this.micTrack && { enabled: this.micTrack.enabled, readyState: this.micTrack.readyState },
+      video: this.camTrack && { enabled: this.camTrack.enabled, readyState: this.camTrack.readyState },
+    };
+  }
+
+  /** The call is over: every device goes off. */
+  stop() {
+    this.meter?.stop();
+    for (const track of [this.micTrack, this.camTrack, this.screenTrack]) track?.stop();
+  }
+}

@@ -1,0 +1,81 @@
+// The peer table: who else is in our room, as the server told us (join ack, then peer-joined, peer-left,
+// peer-renamed and media). DOM-free: the call page draws tiles from it, Node tests drive it directly.
+
+/** Our own copy of a Peer (docs/protocol.md: the server always sends its media flags). */
+function record(peer) {
+  return { ...peer };
+}
+
+export class PeerTable {
+  constructor() {
+    /** @type {Map<string, object>} peerId -> Peer record (the same object for the peer's whole stay) */
+    this.byId = new Map();
+  }
+
+  /** Replace everything with the peers of a join ack. */
+  reset(peers = []) {
+    this.byId.clear();
+    for (const peer of peers) this.byId.set(peer.peerId, record(peer));
+  }
+
+  clear() {
+    this.byId.clear();
+  }
+
+  /** A peer came in; null when we already had it (a duplicate push changes nothing). */
+  add(peer) {
+    if (!peer?.peerId || this.byId.has(peer.peerId)) return null;
+    const entry = record(peer);
+    this.byId.set(peer.peerId, entry);
+    return entry;
+  }
+
+  /** A peer went; its last record, or null when we did not know it. */
+  remove(peerId) {
+    const entry = this.byId.get(peerId);
+    if (!entry) return null;
+    this.byId.delete(peerId);
+    return entry;
+  }
+
+  /** A peer renamed; its record, or null when unknown. */
+  rename(peerId, name) {
+    const entry = this.byId.get(peerId);
+    if (!entry) return null;
+    entry.name = name;
+    return entry;
+  }
+
+  /**
+   * A media state change ({peerId, audio?, video?, screen?, hand?}): merged into the record.
+   * Returns {peer, before} (before: a copy of the record as it was), or null when the peer is unknown.
+   */
+  media(state) {
+    const entry = this.byId.get(state?.peerId);
+    if (!entry) return null;
+    const before = { ...entry };
+    Object.assign(entry, state);
+    return { peer: entry, before };
+  }
+
+  get(peerId) {
+    return this.byId.get(peerId);
+  }
+
+  has(peerId) {
+    return this.byId.has(peerId);
+  }
+
+  get size() {
+    return this.byId.size;
+  }
+
+  values() {
+    return this.byId.values();
+  }
+
+  /** Copies of every record, for read-only views (window.noom.peers()). */
+  list() {
+    return [...this.byId.values()].map((peer) => ({ ...peer }));
+  }
+}

@@ -1,0 +1,85 @@
+// Connection quality and speaking, as pure functions of the numbers the browser gives us (DOM-free, tested
+// with Node): the per-tile quality grade and its words, the active-speaker ring with its hold, the
+// "you are muted" hint, and the echo page's round-trip figures from a getStats report.
+
+/** Grade a connection from its stats (PeerLink.stats()) for the per-tile indicator. */
+export function grade({ rtt, loss, fps, state }, expectVideo) {
+  if (state && state !== "connected") return "poor";
+  if ((rtt !== null && rtt > 400) || loss > 0.08 || (expectVideo && fps > 0 && fps < 8)) return "poor";
+  if ((rtt !== null && rtt > 150) || loss > 0.02 || (expectVideo && fps > 0 && fps < 18)) return "fair";
+  return "good";
+}
+
+const WORDS = { good: "Good connection", fair: "Fair connection", poor: "Poor connection" };
+
+/** The tile's quality indicator: its grade and the sentence its label and tooltip say. */
+export function quality(stats, expectVideo) {
+  const level = grade(stats, expectVideo);
+  const rtt = stats.rtt === null ? "–" : `${Math.round(stats.rtt)} ms`;
+  return { level, detail: `${WORDS[level]}: round trip ${rtt}, loss ${(stats.loss * 100).toFixed(1)}%, ${Math.round(stats.fps)} fps` };
+}
+
+export const SPEAKING_LEVEL_REMOTE = 0.04; // RTP audio level (0..1, linear)
+export const SPEAKING_LEVEL_SELF = 0.12; // our LevelMeter scale
+export const SPEAKING_HOLD_MS = 700;
+const MUTED_HINT_LEVEL = SPEAKING_LEVEL_SELF * 1.5;
+const MUTED_HINT_MS = 3000;
+
+/** Who is speaking (a level above the threshold within the last 700 ms), and whether we talk while muted. */
+export class Speaking {
+  constructor() {
+    this.lastLoud = new Map(); // key -> time of the last loud sample
+    this.mutedHintUntil = 0;
+  }
+
+  mark(key, loud, now) {
+    if (loud) this.lastLoud.set(key, now);
+    return now - (this.lastLoud.get(key) ?? -1e9) < SPEAKING_HOLD_MS;
+  }
+
+  /** Our own level (LevelMeter); returns {speaking, mutedHint}. */
+  self(level, audioOn, metered, now) {
+    const speaking = this.mark("self", audioOn && level > SPEAKING_LEVEL_SELF, now);
+    if (!audioOn && metered && level > MUTED_HINT_LEVEL) this.mutedHintUntil = now + MUTED_HINT_MS;
+    return { speaking, mutedHint: now < this.mutedHintUntil && !audioOn };
+  }
+
+  /** A remote peer's level (its receiver's audio level, 0..1) while its mic is on; returns whether it speaks. */
+  remote(peerId, level, audioOn, now) {
+    return this.mark(peerId, audioOn && level > SPEAKING_LEVEL_REMOTE, now);
+  }
+}
+
+/**
+ * The echo page's round trip from one getStats report (its values) and the previous sample's byte counts:
+ * {sample (for next time), rtt ms or null, upKbps, downKbps, lossPct or null, video (the echoed
+ * inbound-rtp video entry or null)}. ``now`` is a millisecond clock.
+ */
+export function roundTrip(stats, previous, now) {
+  const sample = { time: now, up: 0, down: 0 };
+  let rtt = null;
+  let video = null;
+  let lost = 0;
+  let received = 0;
+  for (const s of stats) {
+    if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded" && s.currentRoundTripTime !== undefined) {
+      rtt = s.currentRoundTripTime * 1000;
+    } else if (s.type === "outbound-rtp") {
+      sample.up += s.bytesSent || 0;
+    } else if (s.type === "inbound-rtp") {
+      sample.down += s.bytesReceived || 0;
+      lost += Math.max(0, s.packetsLost || 0);
+      received += s.packetsReceived || 0;
+      if (s.kind === "video") video = s;
+    }
+  }
+  const kbps = (key) => (previous ? ((sample[key] - previous[key]) * 8) / (sample.time - previous.time) : 0);
+  return {
+    sample,
+    rtt,
+    upKbps: kbps("up"),
+    downKbps: kbps("down"),
+    lossPct: received + lost ? (100 * lost) / (received + lost) : null,
+    video,
+  };
+}
