@@ -4,6 +4,7 @@ speech keeps its level."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,9 +12,12 @@ import numpy as np
 import pytest
 from playwright.async_api import Page
 
-from .browser_fixtures import Browsers
+from .browser_fixtures import Browsers, assert_receiving, join, open_room, remote_tile
 from .fake_media import write_noisy_speech_wav
 from .helpers import RunningServer
+from .support import eventually
+
+log = logging.getLogger(__name__)
 
 FRAME = 0.02  # seconds of audio per measured frame
 
@@ -60,34 +64,68 @@ def levels(powers: list[float], speech_fraction: float) -> tuple[float, float]:
     return 10 * np.log10(np.mean(pauses) + 1e-12), 10 * np.log10(np.mean(speech) + 1e-12)
 
 
-async def local_levels(page: Page, suppress: bool, seconds: float, speech_fraction: float) -> tuple[float, float]:
-    await page.evaluate(FRAME_POWERS_JS)
+async def received_levels(page: Page, peer_id: str, seconds: float, speech_fraction: float) -> tuple[float, float]:
+    """(noise floor, speech level) of what ``page`` receives from ``peer_id``, over ``seconds``."""
     powers = await page.evaluate(
-        """async ({ suppress, seconds, frameSeconds }) => {
-          const { suppressNoise } = await import("/static/js/noise.js");
-          const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
-          const raw = stream.getAudioTracks()[0];
-          const sent = suppress ? await suppressNoise(raw) : { track: raw, suppressed: false, stop() {} };
-          if (suppress && !sent.suppressed) throw new Error(`not suppressed: ${sent.reason}`);
-          const powers = await window.framePowers(sent.track, seconds, frameSeconds);
-          sent.stop();
-          raw.stop();
-          return powers;
+        """async ({ peerId, seconds, frameSeconds }) => {
+          const video = document.querySelector(`#stage .tile[data-peer-id="${peerId}"] video`);
+          return window.framePowers(video.srcObject.getAudioTracks()[0], seconds, frameSeconds);
         }""",
-        {"suppress": suppress, "seconds": seconds, "frameSeconds": FRAME},
+        {"peerId": peer_id, "seconds": seconds, "frameSeconds": FRAME},
     )
     return levels(powers, speech_fraction)
 
 
-async def test_the_module_suppresses_the_noise_of_the_microphone(
+async def noise_suppressed(page: Page) -> bool:
+    return await page.evaluate("() => window.noom.localTracks().noiseSuppressed")
+
+
+async def test_the_receiver_hears_far_less_noise_with_suppression_on(
     browsers: Browsers, server: RunningServer, noisy_mic: tuple[Path, np.ndarray]
 ) -> None:
     path, speaking = noisy_mic
-    page, _ = await browsers.separate_page("mic", [f"--use-file-for-fake-audio-capture={path}"])
-    await page.goto(f"{server.url}/r/noise-room")
-    seconds = 2 * speaking.size / 48000
-    off = await local_levels(page, False, seconds, float(speaking.mean()))
-    on = await local_levels(page, True, seconds, float(speaking.mean()))
-    print(f"off: noise {off[0]:.1f} dB speech {off[1]:.1f} dB; on: noise {on[0]:.1f} dB speech {on[1]:.1f} dB")
-    assert on[0] <= off[0] - 10, (off, on)
-    assert abs(on[1] - off[1]) <= 3, (off, on)
+    loop, speech_fraction = speaking.size / 48000, float(speaking.mean())
+    alice, _ = await browsers.separate_page("alice", [f"--use-file-for-fake-audio-capture={path}"])
+    bob = await browsers.page("bob")
+    # Alice turns it off on the pre-join page (it is on by default); the choice survives the reload join() does.
+    await open_room(alice, server.url, "noise", "Alice")
+    switch = alice.get_by_role("switch", name="Noise suppression for the microphone")
+    assert await switch.is_checked()
+    await switch.uncheck()
+    await join(alice, server.url, "noise", "Alice")
+    await join(bob, server.url, "noise", "Bob")
+    await assert_receiving(bob, "Alice")
+    assert not await noise_suppressed(alice)
+    tile = await remote_tile(bob, "Alice")
+    assert tile is not None
+    await bob.evaluate(FRAME_POWERS_JS)
+    off = await received_levels(bob, tile["peerId"], loop, speech_fraction)
+
+    # On from the call's settings, mid-call: the sender swaps in the processed track (replaceTrack).
+    await alice.get_by_role("button", name="Settings").click()
+    await alice.get_by_role("switch", name="Noise suppression").check()
+    await eventually(lambda: noise_suppressed(alice), "Alice's microphone goes out through RNNoise")
+    assert await alice.evaluate("() => localStorage.getItem('noom.noiseSuppression')") == "on"
+    on = await received_levels(bob, tile["peerId"], loop, speech_fraction)
+    log.warning("received: off noise %.1f dB, speech %.1f dB; on noise %.1f dB, speech %.1f dB", *off, *on)
+    assert on[0] <= off[0] - 10, f"noise floor off {off[0]:.1f} dB, on {on[0]:.1f} dB"
+    assert abs(on[1] - off[1]) <= 3, f"speech level off {off[1]:.1f} dB, on {on[1]:.1f} dB"
+
+
+async def test_without_audio_worklet_the_microphone_goes_out_as_it_is(
+    browsers: Browsers, server: RunningServer
+) -> None:
+    page = await browsers.page("old-browser")
+    await page.goto(f"{server.url}/r/noise-fallback")
+    result = await page.evaluate(
+        """async () => {
+          delete window.AudioWorkletNode;  // a browser without AudioWorklet
+          const { suppressNoise } = await import("/static/js/noise.js");
+          const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+          const raw = stream.getAudioTracks()[0];
+          const sent = await suppressNoise(raw);
+          return { same: sent.track === raw, suppressed: sent.suppressed, reason: sent.reason, live: raw.readyState };
+        }"""
+    )
+    assert result == {"same": True, "suppressed": False, "reason": result["reason"], "live": "live"}
+    assert "AudioWorklet" in result["reason"]

@@ -1,6 +1,7 @@
 // The call's controls: the bar's buttons, the keyboard shortcuts (M V S H C, Escape), the chat and People
 // side panels, the settings panel with the device pickers, and the invite link.
 import { fillPicker } from "./devices.js";
+import { rememberNoiseSuppression } from "./noise.js";
 import { roomPath } from "./joining.js";
 import { escapeTarget, shortcutFor } from "./shortcuts.js";
 import { show, toast } from "./ui.js";
@@ -32,6 +33,14 @@ export class Controls {
     for (const button of document.querySelectorAll("[data-close]")) button.addEventListener("click", () => this.togglePanel(button.dataset.close, false), { signal });
     for (const [id, kind] of [["call-camera", "videoinput"], ["call-mic", "audioinput"], ["call-speaker", "audiooutput"]])
       $(id).addEventListener("change", (event) => local.switchDevice(kind, event.target.value), { signal });
+    $("call-noise").addEventListener(
+      "change",
+      (event) => {
+        rememberNoiseSuppression(event.target.checked);
+        local.setNoiseSuppression(event.target.checked);
+      },
+      { signal },
+    );
     document.addEventListener("keydown", (event) => this.key(event), { signal });
   }
 
@@ -73,6 +82,7 @@ export class Controls {
       await fillPicker($("call-camera"), "videoinput", local.cameraId || local.camTrack?.getSettings().deviceId);
       await fillPicker($("call-mic"), "audioinput", local.micId || local.micTrack?.getSettings().deviceId);
       await fillPicker($("call-speaker"), "audiooutput", local.speakerId);
+      $("call-noise").checked = local.noiseSuppression;
     }
     show(panel, open);
     $("btn-settings").setAttribute("aria-expanded", String(open));

@@ -1,6 +1,8 @@
 // Our own media in the call: microphone, camera and screen tracks, the raised hand, device switching mid-call
-// (replaceTrack, no renegotiation), the self tile and the bar's mic / camera / share / hand buttons.
+// (replaceTrack, no renegotiation), noise suppression of what the microphone sends, the self tile and the
+// bar's mic / camera / share / hand buttons.
 import { getCamera, getMic, LevelMeter } from "./devices.js";
+import { suppressNoise } from "./noise.js";
 import { setIcon, toast } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
@@ -8,15 +10,72 @@ const $ = (id) => document.getElementById(id);
 export class LocalMedia {
   /**
    * @param {import("./call.js").Call} call
-   * @param {object} media from the pre-join page: {micTrack, camTrack, audioOn, videoOn, cameraId, micId, speakerId}
+   * @param {object} media from the pre-join page:
+   *   {micTrack, camTrack, audioOn, videoOn, cameraId, micId, speakerId, noiseSuppression}
    */
-  constructor(call, { micTrack, camTrack, audioOn, videoOn, cameraId, micId, speakerId }) {
+  constructor(call, { micTrack, camTrack, audioOn, videoOn, cameraId, micId, speakerId, noiseSuppression }) {
     this.call = call;
-    Object.assign(this, { micTrack, camTrack, audioOn, videoOn, cameraId, micId, speakerId });
+    Object.assign(this, { micTrack, camTrack, audioOn, videoOn, cameraId, micId, speakerId, noiseSuppression });
     this.stream = new MediaStream([micTrack, camTrack].filter(Boolean));
     this.screenTrack = null;
     this.hand = false;
     this.meter = micTrack ? new LevelMeter(micTrack) : null;
+    // micTrack stays the microphone itself (its device, the meter, mute); `noise` is its RNNoise-processed
+    // copy (noise.js), which is what the peers get while noise suppression is on.
+    this.noise = null;
+    this.noiseChain = Promise.resolve();
+    // The links made before the worklet is ready start with the raw track and move over by replaceTrack,
+    // normally before their connection is up.
+    this.refreshNoise();
+  }
+
+  /** The audio track the peers get: the noise-suppressed microphone when that runs, else the microphone. */
+  sentAudio() {
+    return this.noise?.track || this.micTrack;
+  }
+
+  /** Turn noise suppression on or off mid-call (the settings switch): replaceTrack, no renegotiation. */
+  async setNoiseSuppression(on) {
+    this.noiseSuppression = on;
+    await this.refreshNoise();
+  }
+
+  /**
+   * Make what the peers get match the wish for the current microphone: start or stop the processing, then
+   * hand the result to every link. Serialised, so a quick toggle or device switch never leaves two running.
+   */
+  refreshNoise() {
+    this.noiseChain = this.noiseChain.then(() => this.applyNoise()).catch((error) => console.warn("noom: noise suppression", error));
+    return this.noiseChain;
+  }
+
+  async applyNoise() {
+    const mic = this.micTrack;
+    const want = this.noiseSuppression && !!mic && mic.readyState === "live";
+    if (this.noise && (!want || this.noise.raw !== mic)) {
+      const old = this.noise;
+      this.noise = null;
+      await this.sendAudio();
+      old.stop();
+    }
+    if (!want || this.noise) return;
+    const result = await suppressNoise(mic);
+    if (!result.suppressed) {
+      toast("Noise suppression cannot run in this browser: your microphone is sent as it is.", "info", 6000);
+      return;
+    }
+    if (mic !== this.micTrack || !this.noiseSuppression) {
+      result.stop(); // the microphone changed or the switch went off meanwhile; the next refresh is queued
+      return;
+    }
+    result.track.enabled = mic.enabled;
+    this.noise = result;
+    await this.sendAudio();
+  }
+
+  async sendAudio() {
+    const track = this.sentAudio();
+    await Promise.all(this.links().map((link) => link.replace("audio", track)));
   }
 
   hasAudio() {
@@ -25,7 +84,7 @@ export class LocalMedia {
 
   /** What we send each peer (PeerLink's ``local``): the screen replaces the camera on the one video sender. */
   current() {
-    return { audio: this.micTrack, video: this.screenTrack || (this.videoOn ? this.camTrack : null), stream: this.stream };
+    return { audio: this.sentAudio(), video: this.screenTrack || (this.videoOn ? this.camTrack : null), stream: this.stream };
   }
 
   /** Our flags as the others should see them. */
@@ -92,12 +151,14 @@ export class LocalMedia {
       this.stream.addTrack(this.micTrack);
       this.meter = new LevelMeter(this.micTrack);
       this.audioOn = true;
-      await Promise.all(this.links().map((link) => link.replace("audio", this.micTrack)));
+      await this.refreshNoise();
+      await this.sendAudio();
     } else {
       this.audioOn = !this.audioOn;
     }
     // Muting disables the track (silence, no renegotiation); the meter's clone still hears us for the hint.
     this.micTrack.enabled = this.audioOn;
+    if (this.noise) this.noise.track.enabled = this.audioOn;
     this.announce({ audio: this.audioOn });
     this.render();
   }
@@ -161,7 +222,8 @@ export class LocalMedia {
         this.micTrack = track;
         this.stream.addTrack(track);
         this.meter = new LevelMeter(track);
-        await Promise.all(this.links().map((link) => link.replace("audio", track)));
+        await this.refreshNoise(); // the new microphone's own processing, handed to the links
+        await this.sendAudio();
       } else {
         this.speakerId = deviceId;
         for (const { tile } of this.call.peers.values()) await tile.setSink(deviceId);
@@ -211,9 +273,11 @@ export class LocalMedia {
     this.render();
   }
 
-  /** Read-only view for tests: our microphone and camera as the browser has them (a muted mic is a disabled track). */
+  /** Read-only view for tests: our microphone and camera as the browser has them (a muted mic is a disabled track),
+   * and whether the microphone goes out through noise suppression. */
   tracks() {
     return {
+      noiseSuppressed: !!this.noise,
       audio: this.micTrack && { enabled: this.micTrack.enabled, readyState: this.micTrack.readyState },
       video: this.camTrack && { enabled: this.camTrack.enabled, readyState: this.camTrack.readyState },
     };
@@ -222,6 +286,9 @@ export class LocalMedia {
   /** The call is over: every device goes off. */
   stop() {
     this.meter?.stop();
+    this.noiseSuppression = false; // a refresh still queued starts nothing now
+    this.noise?.stop();
+    this.noise = null;
     for (const track of [this.micTrack, this.camTrack, this.screenTrack]) track?.stop();
   }
 }

@@ -2,6 +2,7 @@
 import { connectClient } from "./socket.js";
 import { Call } from "./call.js";
 import { acquire, canShareScreen, fillPicker, getCamera, getMic, insecureProblem, LevelMeter } from "./devices.js";
+import { noiseSuppressionWanted, rememberNoiseSuppression } from "./noise.js";
 import { joinErrorText, roomStatusText } from "./joining.js";
 import { hueClass, initials } from "./text.js";
 import { setIcon, show } from "./ui.js";
@@ -19,6 +20,7 @@ const media = {
   cameraId: localStorage.getItem("noom.videoinput") || "",
   micId: localStorage.getItem("noom.audioinput") || "",
   speakerId: localStorage.getItem("noom.audiooutput") || "",
+  noiseSuppression: noiseSuppressionWanted(), // applied to what the call sends (local-media.js)
 };
 let meter = null;
 let meterFrame = 0;
@@ -165,6 +167,11 @@ $("pick-mic").addEventListener("change", async (event) => {
   setMic(await getMic(media.micId).catch(() => null));
   refreshPreview();
 });
+$("pre-noise").checked = media.noiseSuppression;
+$("pre-noise").addEventListener("change", (event) => {
+  media.noiseSuppression = event.target.checked;
+  rememberNoiseSuppression(media.noiseSuppression);
+});
 $("pick-speaker").addEventListener("change", (event) => {
   media.speakerId = event.target.value;
   localStorage.setItem("noom.audiooutput", media.speakerId);
@@ -298,6 +305,7 @@ function enterCall(ack, name, password) {
 $("rejoin").addEventListener("click", async () => {
   show($("left"), false);
   show($("prejoin"), true);
+  media.noiseSuppression = $("pre-noise").checked = noiseSuppressionWanted(); // the call's switch may have moved it
   if (!client.socket.connected) client.socket.connect(); // the join below is sent once it is connected
   devicesReady = startDevices().catch((error) => console.warn("noom: device set-up failed", error));
   const { name, password } = lastJoin || { name: nameInput.value.trim(), password: "" };
