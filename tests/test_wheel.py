@@ -120,6 +120,10 @@ async def test_wheel_serves_every_page_and_asset(wheel_server: NoomProcess) -> N
     # The crawl reached the third-party files, not only our own.
     assert "/vendor/socket.io/socket.io.esm.min.js" in assets
     assert any(path.startswith("/vendor/icons/") for path in assets)
+    # RNNoise: the worklet and both WebAssembly builds, which static/js/noise.js names (the worklet gets the
+    # chosen build from the page, so nothing else would reach them).
+    assert {"/vendor/rnnoise/workletProcessor.js", "/vendor/noise-suppressor/rnnoise_simd.wasm"} <= assets
+    assert "/vendor/noise-suppressor/rnnoise.wasm" in assets
     assert any(path.startswith("/static/js/") for path in assets)
 
 
