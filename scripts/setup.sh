@@ -22,6 +22,8 @@ if ((want_system)); then
   command -v ip >/dev/null || missing+=(iproute2)
   command -v unshare >/dev/null || missing+=(util-linux)
   fc-list 2>/dev/null | grep -qi dejavu || missing+=(fonts-dejavu-core)
+  # Reactions are emoji: without a colour emoji font Chromium draws them as empty boxes (screenshots, tests).
+  fc-list 2>/dev/null | grep -qi 'noto color emoji' || missing+=(fonts-noto-color-emoji)
   if ((${#missing[@]})); then
     if [[ $(id -u) -eq 0 ]]; then
       log "installing Debian packages: ${missing[*]}"

@@ -204,6 +204,11 @@ TILES_JS = """() => Array.from(document.querySelectorAll('#stage .tile')).map((t
   muted: !t.querySelector('.muted-icon').hidden,
   screen: t.classList.contains('screen'),
   featured: t.classList.contains('featured'),
+  pinned: t.classList.contains('pinned'),
+  height: t.clientHeight,
+  videoHeight: t.querySelector('video').videoHeight,
+  handPlace: t.querySelector('.hand-place').textContent,
+  reactions: Array.from(t.querySelectorAll('.reaction')).map((r) => r.textContent),
 }))"""
 
 
