@@ -7,8 +7,8 @@ import pytest
 
 from .helpers import Client, RunningServer, test_config
 
-# Playwright fixtures for the browser tests live in their own module.
-pytest_plugins = ["tests.browser_fixtures"]
+# Fixtures for the browser tests live in their own modules: Playwright's Chromium, and Firefox.
+pytest_plugins = ["tests.browser_fixtures", "tests.firefox"]
 
 
 @pytest.fixture

@@ -1,0 +1,37 @@
+"""Firefox in Noom: a call between a Firefox page and a Chromium page, offers in both directions, and the
+camera and mic test (/echo) in Firefox. Firefox is Debian's firefox-esr, driven over WebDriver BiDi
+(tests/firefox.py); the call goes through the same helpers as the Chromium-only tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from .browser_fixtures import AnyPage, Browsers, assert_receiving, join
+from .firefox import Firefoxes
+from .helpers import RunningServer
+from .media_helpers import assert_echo_plays_back
+
+
+@pytest.mark.parametrize("first", ["firefox", "chromium"])
+async def test_firefox_and_chromium_see_and_hear_each_other(
+    first: str, firefox: Firefoxes, browsers: Browsers, server: RunningServer
+) -> None:
+    # The newcomer offers (docs/protocol.md), so the two orders negotiate in opposite directions.
+    fiona = await firefox.page("fiona")
+    chris = await browsers.page("chris")
+    order: list[tuple[AnyPage, str]] = [(fiona, "Fiona"), (chris, "Chris")]
+    if first == "chromium":
+        order.reverse()
+    for page, name in order:
+        await join(page, server.url, f"mixed-{first}", name)
+    await assert_receiving(fiona, "Chris")
+    await assert_receiving(chris, "Fiona")
+    assert fiona.errors == []
+
+
+async def test_echo_page_in_firefox(firefox: Firefoxes, make_server) -> None:
+    server: RunningServer = await make_server(echo_max_sessions=1)
+    page = await firefox.page("echo")
+    await page.goto(server.url + "/echo")
+    await assert_echo_plays_back(page)
+    assert page.errors == []
