@@ -45,6 +45,7 @@ class FirefoxPage:
         self.label = label
         self.process = process
         self.version = ""
+        self.firefox_pid: int | None = None  # Firefox's main process (the driver's child)
         self.errors: list[str] = []  # uncaught exceptions of the page, like Playwright's "pageerror"
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[Any]] = {}
@@ -105,7 +106,8 @@ class FirefoxPage:
 
     async def close(self) -> None:
         """Close Firefox and end the driver (killed if it does not go by itself)."""
-        if not self._closed and self.process.returncode is None and self._ready.done():
+        started = self._ready.done() and not self._ready.cancelled() and self._ready.exception() is None
+        if not self._closed and self.process.returncode is None and started:
             with contextlib.suppress(FirefoxError, TimeoutError):
                 await self._call("close", 30.0)
         self._closed = True
@@ -128,13 +130,19 @@ class FirefoxPage:
     async def _call(self, cmd: str, timeout: float = 0.0, **args: Any) -> Any:
         if self._closed:
             raise FirefoxError(f"[{self.label}] {cmd}: the Firefox page is closed")
+        if self.process.returncode is not None:
+            raise await self._exited(cmd)
         request_id = next(self._ids)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
         assert self.process.stdin is not None
-        self.process.stdin.write(json.dumps({"id": request_id, "cmd": cmd, **args}).encode() + b"\n")
         try:
+            self.process.stdin.write(json.dumps({"id": request_id, "cmd": cmd, **args}).encode() + b"\n")
             await self.process.stdin.drain()
+        except (ConnectionError, RuntimeError):  # the driver is gone: its exit code and stderr say why
+            self._pending.pop(request_id, None)
+            raise await self._exited(cmd) from None
+        try:
             return await asyncio.wait_for(future, timeout + COMMAND_TIMEOUT)
         except TimeoutError:
             raise FirefoxError(
@@ -162,10 +170,9 @@ class FirefoxPage:
             else:
                 future.set_exception(FirefoxError(f"[{self.label}] {message.get('error')}"))
         # End of output: the driver is gone; fail whatever still waits, with what Firefox said last.
-        code = await self.process.wait()
+        gone = await self._exited("")
         if not self._closed:
-            log.warning("[%s] the Firefox driver exited with code %s", self.label, code)
-        gone = FirefoxError(f"[{self.label}] the Firefox driver exited with code {code}{self._stderr_tail()}")
+            log.warning("%s", gone)
         if not self._ready.done():
             self._ready.set_exception(gone)
         for future in self._pending.values():
@@ -176,6 +183,7 @@ class FirefoxPage:
         event = message["event"]
         if event == "ready":
             self.version = message.get("version", "")
+            self.firefox_pid = message.get("pid")
             if not self._ready.done():
                 self._ready.set_result(None)
         elif event == "pageerror":
@@ -191,6 +199,16 @@ class FirefoxPage:
             line = raw.decode(errors="replace").rstrip()
             self._stderr.append(line)
             log.debug("[%s] firefox: %s", self.label, line)
+
+    async def _exited(self, cmd: str) -> FirefoxError:
+        """The error for a driver that has exited, once its last stderr lines are in."""
+        code = await self.process.wait()
+        stderr_reader = self._readers[1]
+        if not stderr_reader.done():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(stderr_reader), 5.0)
+        what = f"{cmd}: " if cmd else ""
+        return FirefoxError(f"[{self.label}] {what}the Firefox driver exited with code {code}{self._stderr_tail()}")
 
     def _stderr_tail(self) -> str:
         return "; Firefox's last stderr lines:\n" + "\n".join(self._stderr) if self._stderr else ""

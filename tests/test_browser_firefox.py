@@ -4,10 +4,14 @@ camera and mic test (/echo) in Firefox. Firefox is Debian's firefox-esr, driven 
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+
 import pytest
 
 from .browser_fixtures import AnyPage, Browsers, assert_receiving, join
-from .firefox import Firefoxes
+from .firefox import FirefoxError, Firefoxes
 from .helpers import RunningServer
 from .media_helpers import assert_echo_plays_back
 
@@ -35,3 +39,14 @@ async def test_echo_page_in_firefox(firefox: Firefoxes, make_server) -> None:
     await page.goto(server.url + "/echo")
     await assert_echo_plays_back(page)
     assert page.errors == []
+
+
+async def test_a_dead_firefox_fails_the_next_command_with_its_stderr(firefox: Firefoxes) -> None:
+    page = await firefox.page("doomed")
+    assert page.version.startswith("firefox/") and page.firefox_pid
+    os.kill(page.firefox_pid, signal.SIGKILL)
+    # The driver notices and exits by itself; what the test gets next says so, with the driver's and
+    # Firefox's last stderr lines.
+    assert await asyncio.wait_for(page.process.wait(), 30) == 2
+    with pytest.raises(FirefoxError, match=r"(?s)exited with code 2.*Firefox went away"):
+        await page.evaluate("() => 1")

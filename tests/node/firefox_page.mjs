@@ -4,7 +4,7 @@
 //
 // Protocol: one JSON object per line. Requests on stdin: {"id": 1, "cmd": "goto", ...}; replies on stdout:
 // {"id": 1, "ok": true, "value": ...} or {"id": 1, "ok": false, "error": "..."}. Unsolicited lines:
-// {"event": "ready"} once the page exists, {"event": "console"|"pageerror", ...} from the page.
+// {"event": "ready", "version": ..., "pid": Firefox's} once the page exists, {"event": "console"|"pageerror", ...} from the page.
 // Firefox's own output goes to our stderr. End of stdin (the test process went away) closes Firefox.
 // Usage: node tests/node/firefox_page.mjs '{"executablePath": "/usr/bin/firefox-esr", "width": 800, "height": 520}'
 import { createRequire } from "node:module";
@@ -100,6 +100,7 @@ function sleep(ms) {
 }
 
 async function main() {
+  let closing = false;
   const browser = await puppeteer.launch({
     browser: "firefox",
     executablePath: options.executablePath || "/usr/bin/firefox-esr",
@@ -115,6 +116,12 @@ async function main() {
     env: { ...process.env, ...SANDBOXES_OFF, MOZ_DISABLE_NONLOCAL_CONNECTIONS: "1" },
     // We close Firefox ourselves when stdin ends; the test process sends signals to us, not to it.
     handleSIGINT: false,
+  });
+  // Firefox gone (crashed, killed): end the driver too, so the test sees it at once with Firefox's stderr.
+  browser.on("disconnected", () => {
+    if (closing) return;
+    process.stderr.write("firefox_page: Firefox went away\n");
+    process.exit(2);
   });
   const child = browser.process();
   child?.stderr?.on("data", (chunk) => process.stderr.write(chunk));
@@ -150,7 +157,6 @@ async function main() {
     },
   };
 
-  let closing = false;
   const shutdown = async () => {
     if (closing) return;
     closing = true;
@@ -180,7 +186,7 @@ async function main() {
     }
   });
   lines.on("close", shutdown);
-  send({ event: "ready", version: await browser.version() });
+  send({ event: "ready", version: await browser.version(), pid: child?.pid ?? null });
 }
 
 main().catch((error) => {
