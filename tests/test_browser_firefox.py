@@ -41,6 +41,29 @@ async def test_echo_page_in_firefox(firefox: Firefoxes, make_server) -> None:
     assert page.errors == []
 
 
+# Firefox ends candidates per m-line ({candidate: ""}), some before the bundle's own candidates. Holding the
+# bot's answer back 3 s makes them all reach the bot before Firefox sends its first check (no peer-reflexive
+# rescue): the bot must still pair the bundle's candidates, not end on the first empty one.
+HOLD_ANSWERS_JS = """() => {
+  const Original = window.RTCPeerConnection;
+  window.RTCPeerConnection = class extends Original {
+    async setRemoteDescription(description) {
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      return super.setRemoteDescription(description);
+    }
+  };
+  return true;
+}"""
+
+
+async def test_echo_in_firefox_with_every_candidate_at_the_bot_before_a_check(firefox: Firefoxes, make_server) -> None:
+    server: RunningServer = await make_server(echo_max_sessions=1)
+    page = await firefox.page("echo")
+    await page.goto(server.url + "/echo")
+    await page.evaluate(HOLD_ANSWERS_JS)
+    await assert_echo_plays_back(page)
+
+
 async def test_a_dead_firefox_fails_the_next_command_with_its_stderr(firefox: Firefoxes) -> None:
     page = await firefox.page("doomed")
     assert page.version.startswith("firefox/") and page.firefox_pid
