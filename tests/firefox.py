@@ -15,8 +15,10 @@ import contextlib
 import itertools
 import json
 import logging
+import os
 import re
 import shutil
+import signal
 from collections import deque
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -118,8 +120,11 @@ class FirefoxPage:
         try:
             await asyncio.wait_for(self.process.wait(), 30.0)
         except TimeoutError:
-            log.warning("[%s] the Firefox driver did not exit: killing it", self.label)
+            log.warning("[%s] the Firefox driver did not exit: killing it and its Firefox", self.label)
             self.process.kill()
+            if self.firefox_pid:  # puppeteer starts Firefox as the leader of a process group of its own
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.firefox_pid, signal.SIGKILL)
             await self.process.wait()
         for reader in self._readers:
             reader.cancel()
