@@ -461,13 +461,15 @@ class Participant:
             candidate = None
             if message.candidate is not None:
                 if not message.candidate.get("candidate"):
-                    candidate = None  # an empty candidate string also means end-of-candidates
-                else:
-                    try:
-                        candidate = ice_candidate(message.candidate)
-                    except (AssertionError, ValueError, IndexError):
-                        log.warning("ignored a malformed ICE candidate from %s", message.from_)
-                        return
+                    # End of candidates for one m-line only. Firefox sends one per m-line as each finishes
+                    # gathering, some before the bundle's own candidates: taken as the end of them all (aiortc
+                    # knows no other), it dropped those and ICE failed. The final null ends them.
+                    return
+                try:
+                    candidate = ice_candidate(message.candidate)
+                except (AssertionError, ValueError, IndexError):
+                    log.warning("ignored a malformed ICE candidate from %s", message.from_)
+                    return
             if remote.pc.remoteDescription is None:
                 remote.pending_ice.append(candidate)
                 return

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Set up everything Noom needs on a fresh machine, idempotently:
-#   - Debian packages (only with --system): chromium, redis-server, coturn, iproute2, iptables, espeak-ng, sox
-#     for the test suite;
+#   - Debian packages (only with --system): chromium, firefox-esr, redis-server, coturn, iproute2, iptables,
+#     espeak-ng and sox, and fonts for the test suite;
 #   - a virtualenv in .venv with the locked dependencies (requirements.lock, dev extra included) and Noom
 #     itself installed editable;
-#   - the browser client's npm packages in web/node_modules, and the files the pages use from them copied
-#     into web/static/vendor/ (scripts/vendor_assets.py), which the package and its wheel serve.
+#   - the browser client's npm packages in web/node_modules (and the tests' own: axe-core, puppeteer-core), and
+#     the files the pages use from them copied into web/static/vendor/ (scripts/vendor_assets.py), which the
+#     package and its wheel serve.
 # Re-running is cheap: each step is skipped when its inputs have not changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,11 +19,14 @@ log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*" >&2; }
 if ((want_system)); then
   missing=()
   command -v chromium >/dev/null || missing+=(chromium)
+  command -v firefox-esr >/dev/null || missing+=(firefox-esr)
   command -v redis-server >/dev/null || missing+=(redis-server)
   command -v turnserver >/dev/null || missing+=(coturn)
   command -v ip >/dev/null || missing+=(iproute2)
   command -v unshare >/dev/null || missing+=(util-linux)
   fc-list 2>/dev/null | grep -qi dejavu || missing+=(fonts-dejavu-core)
+  # Reactions are emoji: without a colour emoji font Chromium draws them as empty boxes (screenshots, tests).
+  fc-list 2>/dev/null | grep -qi 'noto color emoji' || missing+=(fonts-noto-color-emoji)
   # The noise-suppression test's fake microphone: speech from espeak-ng, resampled by sox.
   command -v espeak-ng >/dev/null || missing+=(espeak-ng)
   command -v sox >/dev/null || missing+=(sox)
@@ -59,7 +63,9 @@ fi
 npm_stamp=web/node_modules/.noom-installed
 if [[ ! -f $npm_stamp ]] || ! cmp -s web/package-lock.json "$npm_stamp"; then
   log "installing npm packages into web/node_modules"
-  (cd web && npm ci --no-audit --no-fund --loglevel=error)
+  # puppeteer-core (the Firefox tests' driver) never downloads a browser; the variable makes sure nothing
+  # in its tree does either: the tests use Debian's /usr/bin/firefox-esr.
+  (cd web && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
   cp web/package-lock.json "$npm_stamp"
 fi
 # Always (it takes milliseconds): a page may have started using another icon since the last run.

@@ -16,7 +16,7 @@ import signal
 import time
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
@@ -28,6 +28,20 @@ log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 DEFAULT_TIMEOUT_MS = 30_000
+
+
+class AnyPage(Protocol):
+    """What the shared helpers below use of a page, so they serve a Playwright ``Page`` (Chromium) and a
+    ``tests.firefox.FirefoxPage`` alike: Playwright's names and conventions (``evaluate`` calls a function
+    source with ``arg``; selectors are CSS). Anything else Playwright offers stays in Chromium-only tests."""
+
+    async def goto(self, url: str) -> Any: ...
+
+    async def evaluate(self, expression: str, arg: Any = None) -> Any: ...
+
+    async def fill(self, selector: str, value: str) -> None: ...
+
+    async def click(self, selector: str) -> None: ...
 
 
 class Browsers:
@@ -169,7 +183,7 @@ async def browsers(
             await browser.close()
 
 
-async def open_room(page: Page, base_url: str, room: str, name: str) -> None:
+async def open_room(page: AnyPage, base_url: str, room: str, name: str) -> None:
     """Open the pre-join page and wait until devices are settled (preview or a device note)."""
     await page.goto(f"{base_url}/r/{room}?name={name}")
     # Polled with evaluate: wait_for_function evaluates strings, which our CSP (rightly) forbids.
@@ -182,18 +196,26 @@ async def open_room(page: Page, base_url: str, room: str, name: str) -> None:
     )
 
 
-async def join(page: Page, base_url: str, room: str, name: str, password: str | None = None) -> None:
+async def join(page: AnyPage, base_url: str, room: str, name: str, password: str | None = None) -> None:
     """Go through pre-join and press Join, then wait for the call stage."""
     await open_room(page, base_url, room, name)
     if password is not None:
-        if await page.locator("#password-block").is_visible():
+        if await visible(page, "#password-block"):
             await page.fill("#join-password", password)
         else:
-            await page.locator("#lock-block summary").click()
+            await page.click("#lock-block summary")
             await page.fill("#new-password", password)
-    await page.get_by_role("button", name="Join", exact=True).click()
-    await page.locator("#call").wait_for(state="visible")
+    await page.click("#join-button")
+    await eventually(lambda: visible(page, "#call"), "the call stage is shown")
     await eventually(lambda: page.evaluate("() => !!(window.noom && window.noom.selfId())"), "the call has started")
+
+
+async def visible(page: AnyPage, selector: str) -> bool:
+    """The element exists and is rendered (not hidden, no display: none up its tree)."""
+    return await page.evaluate(
+        "(selector) => { const el = document.querySelector(selector); return !!el && el.checkVisibility(); }",
+        selector,
+    )
 
 
 TILES_JS = """() => Array.from(document.querySelectorAll('#stage .tile')).map((t) => ({
@@ -204,27 +226,32 @@ TILES_JS = """() => Array.from(document.querySelectorAll('#stage .tile')).map((t
   muted: !t.querySelector('.muted-icon').hidden,
   screen: t.classList.contains('screen'),
   featured: t.classList.contains('featured'),
+  pinned: t.classList.contains('pinned'),
+  height: t.clientHeight,
+  videoHeight: t.querySelector('video').videoHeight,
+  handPlace: t.querySelector('.hand-place').textContent,
+  reactions: Array.from(t.querySelectorAll('.reaction')).map((r) => r.textContent),
 }))"""
 
 
-async def tiles(page: Page) -> list[dict[str, Any]]:
+async def tiles(page: AnyPage) -> list[dict[str, Any]]:
     """What a person sees on the stage: one entry per tile."""
     return await page.evaluate(TILES_JS)
 
 
-async def remote_tile(page: Page, name: str) -> dict[str, Any] | None:
+async def remote_tile(page: AnyPage, name: str) -> dict[str, Any] | None:
     for tile in await tiles(page):
         if not tile["self"] and tile["name"] == name:
             return tile
     return None
 
 
-async def stats(page: Page, peer_id: str) -> dict[str, Any]:
+async def stats(page: AnyPage, peer_id: str) -> dict[str, Any]:
     """The receiving side's getStats summary for one remote peer (see PeerLink.stats)."""
     return await page.evaluate("(id) => window.noom.stats(id)", peer_id)
 
 
-async def assert_receiving(page: Page, name: str, timeout: float = 40.0) -> None:
+async def assert_receiving(page: AnyPage, name: str, timeout: float = 40.0) -> None:
     """``name``'s video plays on ``page`` (videoWidth > 0, framesDecoded rising) and its audio arrives."""
     tile = await eventually(
         lambda: _playing_tile(page, name), f"{name}'s video plays on the page (videoWidth > 0)", timeout
@@ -247,17 +274,17 @@ async def call_of_two(browsers: Browsers, base_url: str, room: str) -> tuple[Pag
     return alice, bob
 
 
-async def _playing_tile(page: Page, name: str) -> dict[str, Any] | None:
+async def _playing_tile(page: AnyPage, name: str) -> dict[str, Any] | None:
     tile = await remote_tile(page, name)
     return tile if tile and tile["videoWidth"] > 0 else None
 
 
-async def _rising(page: Page, peer_id: str, first: dict[str, Any]) -> bool:
+async def _rising(page: AnyPage, peer_id: str, first: dict[str, Any]) -> bool:
     now = await stats(page, peer_id)
     return now["framesDecoded"] > first["framesDecoded"] and now["audioPackets"] > first["audioPackets"]
 
 
-async def flowing(page: Page, name: str, not_peer: str | None = None) -> bool:
+async def flowing(page: AnyPage, name: str, not_peer: str | None = None) -> bool:
     """``name``'s video is on ``page``'s stage and frames are being decoded right now (two samples 0.4 s apart),
     so a frozen last frame of a dead connection does not count. With ``not_peer``, only a tile of a new
     peer id counts (the person re-joined)."""
@@ -270,7 +297,7 @@ async def flowing(page: Page, name: str, not_peer: str | None = None) -> bool:
     return bool(first and again and again["framesDecoded"] > first["framesDecoded"])
 
 
-async def resumed_within(pairs: list[tuple[Page, str, str | None]], since: float, bound: float) -> float:
+async def resumed_within(pairs: list[tuple[AnyPage, str, str | None]], since: float, bound: float) -> float:
     """Wait until video flows again for every (page, name, old peer id or None; see ``flowing``) and return
     the seconds since ``since`` (a ``time.monotonic()`` taken when the fault ended); fail if that is more
     than ``bound``."""

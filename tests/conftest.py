@@ -7,8 +7,8 @@ import pytest
 
 from .helpers import Client, RunningServer, test_config
 
-# Playwright fixtures for the browser tests live in their own module.
-pytest_plugins = ["tests.browser_fixtures", "tests.service_fixtures"]
+# Fixtures live in their own modules: Playwright's Chromium, Firefox, and services (Redis, noom processes, stores).
+pytest_plugins = ["tests.browser_fixtures", "tests.firefox", "tests.service_fixtures"]
 
 
 @pytest.fixture

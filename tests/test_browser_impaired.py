@@ -88,10 +88,22 @@ async def measure(call: Call, at: str, of: str, seconds: float = WINDOW_S) -> Wi
     last = await stats(call.pages[at], peer)
     took = time.monotonic() - start
     samples = last["totalSamplesReceived"] - first["totalSamplesReceived"]
-    concealed = (last["concealedSamples"] - first["concealedSamples"]) / samples if samples > 0 else 1.0
-    window = Window((last["framesDecoded"] - first["framesDecoded"]) / took, concealed, last["videoHeight"])
+    concealed = last["concealedSamples"] - first["concealedSamples"]
+    # What a person hears: samples made up over sound. Concealing silence (between the fake microphone's beeps,
+    # where DTX sends nothing) is inaudible; libwebrtc counts it apart as silentConcealedSamples.
+    silent = last["silentConcealedSamples"] - first["silentConcealedSamples"]
+    audible = (concealed - silent) / samples if samples > 0 else 1.0
+    window = Window((last["framesDecoded"] - first["framesDecoded"]) / took, audible, last["videoHeight"])
     fps, height = window.fps, window.height
-    log.warning("%s receives %s: %.1f fps, %.1f%% concealed, %d px tall", at, of, fps, 100 * concealed, height)
+    log.warning(
+        "%s receives %s: %.1f fps, %.1f%% audibly concealed (%.1f%% with silence), %d px tall",
+        at,
+        of,
+        fps,
+        100 * audible,
+        100 * concealed / max(1, samples),
+        height,
+    )
     return window
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .browser_fixtures import Browsers, assert_receiving, join, open_room, remote_tile
+from .browser_fixtures import Browsers, assert_receiving, join, open_room, remote_tile, tiles
 from .fake_media import write_person_y4m
 from .helpers import RunningServer
 from .support import eventually
@@ -54,6 +54,23 @@ async def test_screenshots_of_lobby_prejoin_and_a_three_person_call(browsers: Br
     await eventually(lambda: _no_toasts(maya), "the toasts have faded", timeout=15)
     await maya.screenshot(path=str(SHOTS / "call.png"))
 
+    # The speaker view: Ravi talks (Maya mutes; Jonas already has), so he has the stage; Jonas raises his hand
+    # too (second in line after Ravi) and claps.
+    await maya.locator("#btn-chat").click()  # chat closed again
+    await maya.locator("#btn-mic").click()
+    await maya.locator("#btn-view").click()
+    await eventually(lambda: _featured(maya, "Ravi Kumar"), "Ravi, who talks, has Maya's stage", timeout=30)
+    await jonas.keyboard.press("h")
+    await eventually(lambda: _hand_places(maya, {"Ravi Kumar": "1", "Jonas Berg": "2"}), "hands numbered for Maya")
+    await eventually(lambda: _no_toasts(maya), "the toasts have faded", timeout=15)
+    await jonas.get_by_role("button", name="Reactions").click()
+    await jonas.get_by_role("button", name="Clap").click()
+    await maya.locator(".tile .reaction").first.wait_for()
+    await maya.wait_for_timeout(700)  # the emoji has floated up a little
+    await maya.screenshot(path=str(SHOTS / "speaker.png"))
+    await maya.locator("#btn-view").click()  # back to the grid for the host's view below
+    await maya.locator("#btn-mic").click()
+
     guest = await browsers.page("guest", viewport=SIZE)
     await guest.goto(server.url + "/")
     await guest.locator(".room-link", has_text="design-review").wait_for()
@@ -73,9 +90,18 @@ async def test_screenshots_of_lobby_prejoin_and_a_three_person_call(browsers: Br
     await maya.locator("#waiting-list").get_by_role("button", name="Admit Sam").wait_for()
     await eventually(lambda: _no_toasts(maya), "the toasts have faded", timeout=15)
     await maya.screenshot(path=str(SHOTS / "host.png"))
-    for name in ("call.png", "lobby.png", "prejoin.png", "host.png"):
+    for name in ("call.png", "speaker.png", "lobby.png", "prejoin.png", "host.png"):
         assert (SHOTS / name).stat().st_size > 10_000, name
 
 
 async def _no_toasts(page) -> bool:
     return await page.locator(".toast").count() == 0
+
+
+async def _featured(page, name: str) -> bool:
+    return any(t["featured"] and t["name"] == name for t in await tiles(page))
+
+
+async def _hand_places(page, expected: dict[str, str]) -> bool:
+    places = {t["name"]: t["handPlace"] for t in await tiles(page)}
+    return all(places.get(name) == place for name, place in expected.items())

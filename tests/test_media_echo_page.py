@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from playwright.async_api import Page
-
 from .browser_fixtures import Browsers
 from .helpers import RunningServer
-
-
-async def frames_decoded(page: Page, selector: str) -> int:
-    return await page.eval_on_selector(selector, "v => v.getVideoPlaybackQuality().totalVideoFrames")
+from .media_helpers import assert_echo_plays_back
 
 
 async def test_echo_page_shows_you_back_from_the_server(make_server, browsers: Browsers) -> None:
@@ -20,26 +15,7 @@ async def test_echo_page_shows_you_back_from_the_server(make_server, browsers: B
     await page.goto(server.url + "/")
     await page.click("text=Test your camera and mic")
     await page.wait_for_url("**/echo")
-    await page.click("#start")
-    # The echoed video plays: it has a size and its decoded frame count keeps rising.
-    await page.wait_for_function("() => document.getElementById('echoed').videoWidth > 0", timeout=30_000)
-    before = await frames_decoded(page, "#echoed")
-    await page.wait_for_function(
-        "n => document.getElementById('echoed').getVideoPlaybackQuality().totalVideoFrames > n",
-        arg=before + 10,
-        timeout=30_000,
-    )
-    # The bot's report of what the server received, in words.
-    await page.wait_for_function(
-        "() => document.getElementById('server-stats').textContent.includes('640×480')", timeout=30_000
-    )
-    stats = await page.text_content("#server-stats")
-    assert "Microphone" in stats and "nothing received" not in stats, stats
-    verdict = await page.text_content("#verdict")
-    assert verdict and "Waiting" not in verdict
-    await page.wait_for_function(
-        "() => document.getElementById('stats').textContent.includes('Round-trip time')", timeout=30_000
-    )
+    await assert_echo_plays_back(page)
     # Voice playback is off until asked for.
     assert await page.eval_on_selector("#echoed-audio", "a => a.muted")
     await page.click("#playback")

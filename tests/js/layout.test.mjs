@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { ASPECT, bestGrid, GAP, stageLayout } from "../../web/static/js/layout.js";
+import { ASPECT, bestGrid, chooseFeatured, GAP, stageLayout } from "../../web/static/js/layout.js";
 
 test("bestGrid: one tile fills the width of a wide box at 16:9", () => {
   const { cols, tileW, tileH } = bestGrid(1, 1600, 900);
@@ -60,4 +60,21 @@ test("stageLayout: a spotlight on a narrow stage puts the strip underneath; alon
   const alone = stageLayout({ count: 1, featured: true, stageWidth: 1220, stageHeight: 720 });
   assert.equal(alone.vars["--feature-w"], "1200px");
   assert.equal(alone.vars["--feature-h"], "700px");
+});
+
+test("chooseFeatured: pin first, then a shared screen, then the speaker view's active speaker", () => {
+  const tiles = [{ id: "self", self: true }, { id: "a" }, { id: "b" }, { id: "c" }];
+  assert.equal(chooseFeatured({ tiles }), null); // grid, nobody sharing
+  assert.equal(chooseFeatured({ tiles, view: "speaker", speaker: "b" }), "b");
+  assert.equal(chooseFeatured({ tiles, view: "speaker" }), "a"); // nobody spoke yet: the first other person
+  assert.equal(chooseFeatured({ tiles, view: "speaker", previous: "c" }), "c"); // the stage stays through silence
+  assert.equal(chooseFeatured({ tiles, view: "speaker", speaker: "gone", previous: "gone" }), "a");
+  const sharing = tiles.map((t) => (t.id === "c" ? { ...t, screen: true } : t));
+  assert.equal(chooseFeatured({ tiles: sharing, view: "speaker", speaker: "b" }), "c"); // a screen takes the stage
+  assert.equal(chooseFeatured({ tiles: sharing, pinned: "a" }), "a"); // ...unless someone is pinned
+  assert.equal(chooseFeatured({ tiles, pinned: "self" }), "self"); // our own tile can be pinned (our screen)
+  assert.equal(chooseFeatured({ tiles, pinned: "left" }), null); // a pin on someone who left is void
+  const both = [{ id: "self", self: true, screen: true }, { id: "a", screen: true }];
+  assert.equal(chooseFeatured({ tiles: both }), "a"); // someone else's screen before our own
+  assert.equal(chooseFeatured({ tiles: [{ id: "self", self: true }], view: "speaker" }), null); // alone
 });

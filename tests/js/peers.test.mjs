@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { PeerTable } from "../../web/static/js/peers.js";
+import { handQueue, PeerTable } from "../../web/static/js/peers.js";
 
 const peer = (peerId, extra = {}) => ({ peerId, name: peerId.toUpperCase(), kind: "human", role: null, audio: true, video: true, screen: false, hand: false, ...extra });
 
@@ -39,4 +39,16 @@ test("list() gives copies: changing them does not change the table", () => {
   table.reset([peer("a")]);
   table.list()[0].name = "changed";
   assert.equal(table.get("a").name, "A");
+});
+
+test("handQueue: raised hands numbered in the order the server saw them go up", () => {
+  const people = [
+    { peerId: "a", hand: true, handAt: 300 },
+    { peerId: "b", hand: false, handAt: null },
+    { peerId: "c", hand: true, handAt: 100 },
+    { peerId: "self", hand: true, handAt: 200 },
+    { peerId: "old", hand: true }, // an older server: no time, last
+  ];
+  assert.deepEqual([...handQueue(people)], [["c", 1], ["self", 2], ["a", 3], ["old", 4]]);
+  assert.equal(handQueue([]).size, 0);
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { grade, quality, roundTrip, Speaking, SPEAKING_HOLD_MS } from "../../web/static/js/quality.js";
+import { ActiveSpeaker, grade, quality, roundTrip, Speaking, SPEAKING_HOLD_MS } from "../../web/static/js/quality.js";
 
 const GOOD = { rtt: 40, loss: 0, fps: 30, state: "connected" };
 
@@ -67,4 +67,24 @@ test("roundTrip: RTT, rates since the previous sample, loss and the echoed video
   assert.equal(second.upKbps, 1000); // 125 kB in 1 s
   assert.equal(second.downKbps, 800);
   assert.deepEqual(roundTrip([], null, 0), { sample: { time: 0, up: 0, down: 0 }, rtt: null, upKbps: 0, downKbps: 0, lossPct: null, video: null });
+});
+
+test("ActiveSpeaker: takes over after a held run of speech, keeps the stage through pauses", () => {
+  const active = new ActiveSpeaker(1000, 500);
+  // The monitor polls every 200 ms; ``ids`` talk from ``from`` to ``to`` (ms), silence otherwise.
+  const talk = (ids, from, to) => {
+    let current;
+    for (let t = from; t <= to; t += 200) current = active.update(new Set(ids), t);
+    return current;
+  };
+  assert.equal(talk(["a"], 0, 800), null); // not long enough yet
+  assert.equal(talk([], 1000, 1000), null); // a pause between words (400 ms)...
+  assert.equal(talk(["a"], 1200, 1200), "a"); // ...does not break the run: 1.2 s of it
+  assert.equal(talk([], 1600, 5000), "a"); // silence: still a
+  assert.equal(talk(["b"], 5200, 5400), "a"); // b's cough
+  assert.equal(talk(["a", "b"], 5600, 8000), "a"); // both talk: whoever has the stage keeps it
+  assert.equal(talk(["b"], 8200, 8400), "a"); // a's pause shorter than the gap: still a's run
+  assert.equal(talk(["b"], 8600, 8600), "b"); // a stopped, b has talked for over a second
+  active.forget("b");
+  assert.equal(active.current, null);
 });

@@ -5,16 +5,29 @@
 import { Chat } from "./chat.js";
 import { Controls } from "./controls.js";
 import { IceRefresher } from "./ice.js";
+import { chooseFeatured, VIEWS } from "./layout.js";
 import { LocalMedia } from "./local-media.js";
 import { PeerLink } from "./mesh.js";
 import { Moderation } from "./moderation.js";
 import { Monitor } from "./monitor.js";
+import { handQueue } from "./peers.js";
+import { ActiveSpeaker } from "./quality.js";
 import { Recording } from "./recording.js";
 import { outboundVideo, Sizing } from "./sizing.js";
 import { layout, Tile } from "./tiles.js";
 import { show, toast } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
+const VIEW_KEY = "noom.view";
+
+function savedView() {
+  try {
+    const view = localStorage.getItem(VIEW_KEY);
+    return VIEWS.includes(view) ? view : "grid";
+  } catch {
+    return "grid"; // storage refused (a private window's policy): the grid, unremembered
+  }
+}
 
 export class Call {
   /**
@@ -34,6 +47,12 @@ export class Call {
     this.selfId = null;
     this.ended = false;
     this.stage = $("stage");
+    // What takes the stage (layout.js chooseFeatured): the view, a pinned tile (its peer id, "self" for ours),
+    // the active speaker, and which tile had it last (it keeps the stage through silence).
+    this.view = savedView();
+    this.pinned = null;
+    this.activeSpeaker = new ActiveSpeaker();
+    this.featured = null;
     // Every DOM listener of this call goes with it when it ends (a rejoin makes a new Call on the same page).
     this.abort = new AbortController();
     this.local = new LocalMedia(this, media);
@@ -44,7 +63,7 @@ export class Call {
       fetch: () => this.client.request("ice-servers", {}),
       apply: (servers) => this.applyIceServers(servers),
     });
-    this.selfTile = new Tile({ peerId: "self", name, self: true });
+    this.selfTile = new Tile({ peerId: "self", name, self: true, onPin: () => this.togglePin("self") });
     this.stage.append(this.selfTile.node);
     this.chat = new Chat(this);
     this.controls = new Controls(this);
@@ -59,6 +78,8 @@ export class Call {
       peers: () => [...this.peers.values()].map(({ peer }) => ({ ...peer })),
       stats: (peerId) => this.peers.get(peerId)?.link.stats(),
       roomState: () => ({ ...this.moderation.state }),
+      // The stage: the view, what is pinned, the active speaker and the tile that has the stage.
+      stage: () => ({ view: this.view, pinned: this.pinned, speaker: this.activeSpeaker.current, featured: this.featured }),
       localTracks: () => this.local.tracks(),
       // The ICE servers an open connection uses now (the TURN credentials are refreshed before they expire).
       iceServers: (peerId) => this.peers.get(peerId)?.link.pc.getConfiguration().iceServers,
@@ -95,7 +116,7 @@ export class Call {
 
   addPeer(peer, initiator) {
     if (this.peers.has(peer.peerId)) return;
-    const tile = new Tile({ peerId: peer.peerId, name: peer.name });
+    const tile = new Tile({ peerId: peer.peerId, name: peer.name, onPin: () => this.togglePin(peer.peerId) });
     tile.setState(peer);
     tile.setSink(this.local.speakerId);
     const entry = { peer, tile, link: null };
@@ -122,6 +143,8 @@ export class Call {
     const entry = this.peers.get(peerId);
     if (!entry) return;
     this.peers.delete(peerId);
+    this.activeSpeaker.forget(peerId);
+    if (this.pinned === peerId) this.pinned = null;
     this.sizing.unwatch(peerId);
     entry.link.close();
     entry.tile.node.remove();
@@ -178,6 +201,7 @@ export class Call {
         this.renderPeople();
       },
       chat: (message) => this.chat.show(message, true),
+      reaction: ({ from, emoji }) => this.peers.get(from)?.tile.showReaction(emoji),
       // The server closed this socket on purpose; socket.io-client does not reconnect after that.
       closed: () => this.end("The server closed your connection to the call."),
       lost: (reason) => {
@@ -225,8 +249,53 @@ export class Call {
   }
 
   relayout() {
-    const tiles = [this.selfTile, ...[...this.peers.values()].filter(({ peer }) => peer.role !== "recorder").map(({ tile }) => tile)];
-    layout(this.stage, tiles);
+    const entries = [...this.peers.values()].filter(({ peer }) => peer.role !== "recorder");
+    const tiles = [this.selfTile, ...entries.map(({ tile }) => tile)];
+    const selfState = this.local.state();
+    const people = [{ peerId: "self", ...selfState }, ...entries.map(({ peer }) => peer)];
+    const places = handQueue(people);
+    for (const [i, tile] of tiles.entries()) {
+      tile.setHandPlace(places.get(people[i].peerId) ?? null);
+      tile.setPinned(this.pinned === people[i].peerId);
+    }
+    this.featured = chooseFeatured({
+      tiles: people.map((p) => ({ id: p.peerId, screen: !!p.screen, self: p.peerId === "self" })),
+      pinned: this.pinned,
+      view: this.view,
+      speaker: this.activeSpeaker.current,
+      previous: this.featured,
+    });
+    layout(this.stage, tiles, tiles[people.findIndex((p) => p.peerId === this.featured)] || null);
+  }
+
+  /** Pin a tile to the stage (its peer id, "self" for ours), or unpin it if it was. */
+  togglePin(id) {
+    this.pinned = this.pinned === id ? null : id;
+    this.relayout();
+  }
+
+  setView(view) {
+    this.view = VIEWS.includes(view) ? view : "grid";
+    try {
+      localStorage.setItem(VIEW_KEY, this.view);
+    } catch {
+      /* not remembered, still applied */
+    }
+    this.controls.renderView();
+    this.relayout();
+  }
+
+  /** Who is speaking now (the monitor's poll): the speaker view follows the active speaker. */
+  speaking(ids, now) {
+    const before = this.activeSpeaker.current;
+    if (this.activeSpeaker.update(ids, now) !== before && this.view === "speaker") this.relayout();
+  }
+
+  /** Send a reaction; it floats over our own tile too. */
+  async react(emoji) {
+    const ack = await this.client.request("reaction", { emoji });
+    if (ack.ok) this.selfTile.showReaction(emoji);
+    else toast(`Your reaction was not sent: ${ack.error.message}`, "error", 4000);
   }
 
   // ---- leaving ------------------------------------------------------------------------------------

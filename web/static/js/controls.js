@@ -1,10 +1,11 @@
 // The call's controls: the bar's buttons, the keyboard shortcuts (M V S H C, Escape), the chat and People
-// side panels, the settings panel with the device pickers, and the invite link.
+// side panels, the settings panel with the device pickers, the grid / speaker view switch, the reactions menu
+// and the invite link.
 import { fillPicker } from "./devices.js";
 import { rememberNoiseSuppression } from "./noise.js";
 import { roomPath } from "./joining.js";
 import { escapeTarget, shortcutFor } from "./shortcuts.js";
-import { show, toast } from "./ui.js";
+import { setIcon, show, toast } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -13,6 +14,7 @@ export class Controls {
   constructor(call) {
     this.call = call;
     this.bind();
+    this.renderView();
   }
 
   bind() {
@@ -30,6 +32,17 @@ export class Controls {
     on("btn-invite", () => this.invite());
     on("btn-leave", () => call.leave());
     on("btn-settings", () => this.toggleSettings());
+    on("btn-view", () => call.setView(call.view === "speaker" ? "grid" : "speaker"));
+    on("btn-react", () => this.toggleReactions());
+    for (const button of document.querySelectorAll("#reactions [data-emoji]"))
+      button.addEventListener(
+        "click",
+        () => {
+          this.toggleReactions(false);
+          call.react(button.dataset.emoji);
+        },
+        { signal },
+      );
     for (const button of document.querySelectorAll("[data-close]")) button.addEventListener("click", () => this.togglePanel(button.dataset.close, false), { signal });
     for (const [id, kind] of [["call-camera", "videoinput"], ["call-mic", "audioinput"], ["call-speaker", "audiooutput"]])
       $(id).addEventListener("change", (event) => local.switchDevice(kind, event.target.value), { signal });
@@ -50,6 +63,7 @@ export class Controls {
     const action = shortcutFor(event, inField);
     if (action === "escape") {
       // Escape closes whatever is open over the stage.
+      if (!$("reactions").hidden) return this.toggleReactions(false);
       const open = escapeTarget({ settings: !$("settings").hidden, chat: !$("side-chat").hidden, people: !$("side-people").hidden });
       if (open === "settings") this.toggleSettings();
       else if (open) this.togglePanel(open, false);
@@ -87,6 +101,27 @@ export class Controls {
     show(panel, open);
     $("btn-settings").setAttribute("aria-expanded", String(open));
     $("btn-settings").classList.toggle("active", open);
+  }
+
+  /** The view switch shows the view it leads to. */
+  renderView() {
+    const speaker = this.call.view === "speaker";
+    const button = $("btn-view");
+    button.setAttribute("aria-pressed", String(speaker));
+    button.setAttribute("aria-label", "Speaker view");
+    button.dataset.tip = speaker ? "Back to the grid" : "Speaker view: the person talking, large";
+    button.classList.toggle("active", speaker);
+    setIcon(button, speaker ? "layout-grid" : "presentation");
+  }
+
+  /** The reactions menu over the bar; its first emoji takes the focus so the keyboard can pick one. */
+  toggleReactions(force) {
+    const menu = $("reactions");
+    const open = force ?? menu.hidden;
+    show(menu, open);
+    $("btn-react").setAttribute("aria-expanded", String(open));
+    $("btn-react").classList.toggle("active", open);
+    if (open) menu.querySelector("button")?.focus();
   }
 
   async invite() {

@@ -1,5 +1,5 @@
-// The stage layout's maths (DOM-free, tested with Node): an even grid of 16:9 tiles for 1-8 people, or a
-// spotlight (one large tile and a strip of the others) while someone shares a screen.
+// The stage layout's maths (DOM-free, tested with Node): which tile takes the stage, and an even grid of 16:9
+// tiles for 1-8 people or a spotlight (one large tile and a strip of the others).
 
 export const GAP = 10;
 export const ASPECT = 16 / 9;
@@ -50,4 +50,26 @@ export function stageLayout({ count, featured, stageWidth, stageHeight }) {
   }
   const { tileW, tileH } = bestGrid(Math.max(1, count), width, height);
   return { spotlight: false, narrow: false, vars: { "--tile-w": `${Math.floor(tileW)}px`, "--tile-h": `${Math.floor(tileH)}px` } };
+}
+
+/** The two views a person can pick: everyone equal, or the active speaker large and the others in a strip. */
+export const VIEWS = ["grid", "speaker"];
+
+/**
+ * Which tile takes the stage (its id), or null for an even grid. ``tiles``: [{id, screen, self}] in stage order.
+ * A pinned tile always does (in either view); otherwise a shared screen (someone else's before our own); otherwise,
+ * in the speaker view only, the active speaker, else whoever had the stage before (``previous``), else the first
+ * other person — the speaker view never shows ourselves large unless we are alone.
+ */
+export function chooseFeatured({ tiles, pinned = null, view = "grid", speaker = null, previous = null }) {
+  const has = (id) => id !== null && tiles.some((t) => t.id === id);
+  if (has(pinned)) return pinned;
+  const screens = tiles.filter((t) => t.screen);
+  if (screens.length) return (screens.find((t) => !t.self) || screens[0]).id;
+  if (view !== "speaker") return null;
+  const others = tiles.filter((t) => !t.self);
+  if (!others.length) return null;
+  if (has(speaker) && others.some((t) => t.id === speaker)) return speaker;
+  if (has(previous) && others.some((t) => t.id === previous)) return previous;
+  return others[0].id;
 }

@@ -19,6 +19,7 @@ export class LocalMedia {
     this.stream = new MediaStream([micTrack, camTrack].filter(Boolean));
     this.screenTrack = null;
     this.hand = false;
+    this.handAt = null; // the server's time for our raised hand (its place in the queue), from the media ack
     this.meter = micTrack ? new LevelMeter(micTrack) : null;
     // micTrack stays the microphone itself (its device, the meter, mute); `noise` is its RNNoise-processed
     // copy (noise.js), which is what the peers get while noise suppression is on.
@@ -90,7 +91,7 @@ export class LocalMedia {
   /** Our flags as the others should see them. */
   state() {
     const showing = this.screenTrack || (this.videoOn && this.camTrack);
-    return { audio: this.audioOn && this.hasAudio(), video: !!showing, screen: !!this.screenTrack, hand: this.hand };
+    return { audio: this.audioOn && this.hasAudio(), video: !!showing, screen: !!this.screenTrack, hand: this.hand, handAt: this.handAt };
   }
 
   links() {
@@ -130,8 +131,13 @@ export class LocalMedia {
   }
 
   /** Tell the server (and so the others) about a change of our flags. */
-  announce(change) {
-    this.call.client.request("media", change);
+  async announce(change) {
+    const ack = await this.call.client.request("media", change);
+    if (ack.ok && ack.state && "hand" in change) {
+      this.handAt = ack.state.handAt ?? null;
+      this.call.relayout();
+      this.call.renderPeople();
+    }
   }
 
   async sendVideo() {
@@ -269,7 +275,15 @@ export class LocalMedia {
 
   toggleHand() {
     this.hand = !this.hand;
+    if (!this.hand) this.handAt = null;
     this.announce({ hand: this.hand });
+    this.render();
+  }
+
+  /** The host lowered our hand (the server already has). */
+  handLowered() {
+    this.hand = false;
+    this.handAt = null;
     this.render();
   }
 

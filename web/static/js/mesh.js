@@ -218,7 +218,7 @@ export class PeerLink {
     const report = await this.pc.getStats();
     const out = { rtt: null, iceUfrag: null, fps: 0, framesDecoded: 0, videoWidth: 0, videoHeight: 0, audioPackets: 0, videoPackets: 0, lost: 0 };
     // Audio concealment counters (cumulative): the impaired-network tests compare them over a window.
-    Object.assign(out, { concealedSamples: 0, totalSamplesReceived: 0 });
+    Object.assign(out, { concealedSamples: 0, silentConcealedSamples: 0, totalSamplesReceived: 0 });
     let pairId = null;
     report.forEach((s) => {
       if (s.type !== "transport") return;
@@ -241,6 +241,7 @@ export class PeerLink {
         out.audioPackets += s.packetsReceived || 0;
         out.lost += s.packetsLost || 0;
         out.concealedSamples += s.concealedSamples || 0;
+        out.silentConcealedSamples += s.silentConcealedSamples || 0;
         out.totalSamplesReceived += s.totalSamplesReceived || 0;
       }
     });

@@ -3,6 +3,7 @@
 // person a host action affects, and the notices of recording (recording.js has its badge and button). The
 // server decides; this only shows and asks (the words are authority.js's).
 import { NO_STATE, refusal } from "./authority.js";
+import { handQueue } from "./peers.js";
 import { confirmAction, el, icon, show, toast } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
@@ -91,6 +92,10 @@ export class Moderation {
         ]);
       },
       removed: ({ reason }) => this.call.removed(reason),
+      "hand-lowered": ({ by }) => {
+        this.call.local.handLowered();
+        toast(`${by} lowered your hand`, "info", 6000);
+      },
     };
   }
 
@@ -168,6 +173,11 @@ export class Moderation {
       peer.video
         ? action("mute-video", `Stop ${name}'s camera`, "video-off", () => this.mute(peer, "video"))
         : null,
+      peer.hand
+        ? action("lower-hand", `Lower ${name}'s hand`, "hand", () =>
+            this.request("lower-hand", { peerId: peer.peerId }).then((ok) => ok && this.call.client.applyMedia({ peerId: peer.peerId, hand: false, handAt: null })),
+          )
+        : null,
       action("host", `Make ${name} host`, "crown", () => this.request("host", { peerId: peer.peerId })),
       action("remove", `Remove ${name}`, "user-x", () => this.remove(peer), "danger"),
     );
@@ -187,8 +197,11 @@ export class Moderation {
     const keep = focused ? { target: focused.dataset.target, action: focused.dataset.action } : null;
 
     const local = call.local;
-    const self = { peerId: call.selfId, name: call.name, kind: "human", audio: local.audioOn && local.hasAudio(), video: local.videoOn && !!local.camTrack, hand: local.hand, screen: !!local.screenTrack };
-    const rows = [{ ...self, you: true }, ...[...call.peers.values()].map(({ peer }) => peer)];
+    const self = { peerId: call.selfId, name: call.name, kind: "human", audio: local.audioOn && local.hasAudio(), video: local.videoOn && !!local.camTrack, hand: local.hand, handAt: local.handAt, screen: !!local.screenTrack };
+    const everyone = [{ ...self, you: true }, ...[...call.peers.values()].map(({ peer }) => peer)];
+    // Raised hands first, in the order they went up (numbered as on the tiles), then everyone else as they came.
+    const places = handQueue(everyone);
+    const rows = [...everyone.filter((p) => places.has(p.peerId)).sort((a, b) => places.get(a.peerId) - places.get(b.peerId)), ...everyone.filter((p) => !places.has(p.peerId))];
     const items = rows.map((p) => {
       const label = p.you ? `${p.name} (you)` : p.role === "recorder" ? `${p.name} (recorder)` : p.name;
       return el(
@@ -203,7 +216,7 @@ export class Moderation {
         el(
           "span",
           { class: "person-icons" },
-          p.hand ? icon("hand", "small accent") : null,
+          p.hand ? el("span", { class: "hand-place-row", role: "img", "aria-label": `Hand raised, number ${places.get(p.peerId)}`, title: "Hand raised" }, icon("hand", "small accent"), String(places.get(p.peerId))) : null,
           p.screen ? icon("monitor-up", "small") : null,
           p.kind === "bot" ? null : icon(p.video ? "video" : "video-off", p.video ? "small" : "small dim"),
           p.kind === "bot" ? null : icon(p.audio ? "mic" : "mic-off", p.audio ? "small" : "small danger"),

@@ -21,7 +21,13 @@ export class Monitor {
     const self = this.speaking.self(local.meter ? local.meter.level() : 0, local.audioOn, !!local.meter, now);
     selfTile.setSpeaking(self.speaking);
     show(document.getElementById("muted-hint"), self.mutedHint);
-    for (const [peerId, { link, tile, peer }] of this.call.peers) tile.setSpeaking(this.speaking.remote(peerId, link.audioLevel(), peer.audio, now));
+    const speaking = new Set();
+    for (const [peerId, { link, tile, peer }] of this.call.peers) {
+      const talking = this.speaking.remote(peerId, link.audioLevel(), peer.audio, now);
+      tile.setSpeaking(talking);
+      if (talking) speaking.add(peerId);
+    }
+    this.call.speaking(speaking, now);
   }
 
   async pollStats() {

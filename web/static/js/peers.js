@@ -79,3 +79,12 @@ export class PeerTable {
     return [...this.byId.values()].map((peer) => ({ ...peer }));
   }
 }
+
+/**
+ * The raised hands in the order they went up (``handAt``, the server's clock): Map of peer id -> 1, 2, 3…
+ * ``people``: [{peerId, hand, handAt}] (ourselves included). A hand without a time (an older server) comes last.
+ */
+export function handQueue(people) {
+  const raised = people.filter((p) => p.hand).sort((a, b) => (a.handAt ?? Infinity) - (b.handAt ?? Infinity));
+  return new Map(raised.map((p, i) => [p.peerId, i + 1]));
+}

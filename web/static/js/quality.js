@@ -25,6 +25,42 @@ export const SPEAKING_HOLD_MS = 700;
 const MUTED_HINT_LEVEL = SPEAKING_LEVEL_SELF * 1.5;
 const MUTED_HINT_MS = 3000;
 
+/**
+ * The active speaker for the speaker view, from who is speaking now (``speaking``: a Set of peer ids, each poll).
+ * Someone takes over after talking for ``holdMs`` (pauses shorter than ``gapMs`` do not break a run, as between
+ * words), so a cough or a "mm-hm" does not move the stage; whoever has it keeps it while they talk, and through
+ * silence, until someone else has talked long enough.
+ */
+export class ActiveSpeaker {
+  constructor(holdMs = 1500, gapMs = 1200) {
+    this.holdMs = holdMs;
+    this.gapMs = gapMs;
+    this.current = null;
+    this.runs = new Map(); // peer id -> {since, heard}: the current run of speech
+  }
+
+  update(speaking, now) {
+    for (const id of speaking) {
+      const run = this.runs.get(id);
+      if (run && now - run.heard <= this.gapMs) run.heard = now;
+      else this.runs.set(id, { since: now, heard: now });
+    }
+    for (const [id, run] of this.runs) if (now - run.heard > this.gapMs) this.runs.delete(id);
+    if (this.current !== null && this.runs.has(this.current)) return this.current; // still talking: keeps it
+    let next = null;
+    let since = Infinity;
+    for (const [id, run] of this.runs) if (run.heard - run.since >= this.holdMs && run.since < since) [next, since] = [id, run.since];
+    if (next !== null) this.current = next;
+    return this.current;
+  }
+
+  /** A peer left: it no longer holds the stage. */
+  forget(id) {
+    this.runs.delete(id);
+    if (this.current === id) this.current = null;
+  }
+}
+
 /** Who is speaking (a level above the threshold within the last 700 ms), and whether we talk while muted. */
 export class Speaking {
   constructor() {

@@ -1,11 +1,15 @@
-// Video tiles and the stage layout: an even grid for 1-8 people, a spotlight when someone shares a screen.
+// Video tiles and the stage layout: an even grid, or a spotlight on one tile (pinned, presenting, or the active
+// speaker in the speaker view; layout.js decides which).
 import { stageLayout } from "./layout.js";
 import { hueClass, initials } from "./text.js";
 import { el, icon, setIcon } from "./ui.js";
 
-/** One participant's tile: video, camera-off avatar, name, mic state, hand and connection quality. */
+const REACTION_MS = 4000;
+
+/** One participant's tile: video, camera-off avatar, name, mic state, hand (and its place in the queue),
+ * connection quality, a pin button, and reactions floating over it. */
 export class Tile {
-  constructor({ peerId, name, self = false }) {
+  constructor({ peerId, name, self = false, onPin = () => {} }) {
     this.peerId = peerId;
     this.self = self;
     this.video = el("video", { autoplay: true, playsinline: true });
@@ -16,7 +20,11 @@ export class Tile {
     this.mutedIcon.setAttribute("role", "img");
     this.mutedIcon.setAttribute("aria-hidden", "false");
     this.mutedIcon.setAttribute("aria-label", "Microphone muted");
-    this.hand = el("span", { class: "hand-badge", role: "img", "aria-label": "Hand raised", title: "Hand raised" }, icon("hand"));
+    this.handPlace = el("span", { class: "hand-place" });
+    this.hand = el("span", { class: "hand-badge", role: "img", "aria-label": "Hand raised", title: "Hand raised" }, icon("hand"), this.handPlace);
+    this.pin = el("button", { type: "button", class: "tile-pin", "aria-pressed": "false" }, icon("pin", "small"));
+    this.pin.addEventListener("click", () => onPin(this));
+    this.reactions = el("div", { class: "reactions", "aria-live": "polite" });
     this.quality = el("span", { class: "quality good", role: "img", "aria-label": "Connection quality", title: "Connecting…" }, icon("signal-high"));
     this.screenBadge = el("span", { class: "screen-badge" }, icon("monitor-up", "small"), "Presenting");
     this.node = el(
@@ -24,7 +32,8 @@ export class Tile {
       { class: "tile", dataset: { peerId } },
       this.video,
       this.avatar,
-      el("div", { class: "tile-top" }, this.hand, this.screenBadge, self ? null : this.quality),
+      el("div", { class: "tile-top" }, this.hand, this.screenBadge, self ? null : this.quality, this.pin),
+      this.reactions,
       el("div", { class: "tile-name" }, this.mutedIcon, this.nameText),
     );
     if (self) this.node.classList.add("self");
@@ -37,6 +46,32 @@ export class Tile {
     this.nameText.textContent = this.self ? `${name} (you)` : name;
     this.avatar.textContent = initials(name);
     this.avatar.className = `avatar ${hueClass(name)}`;
+    this.setPinned(this.pinned);
+  }
+
+  setPinned(pinned) {
+    this.pinned = !!pinned;
+    const who = this.self ? "your tile" : this.name;
+    this.pin.setAttribute("aria-pressed", String(this.pinned));
+    this.pin.setAttribute("aria-label", this.pinned ? `Unpin ${who}` : `Pin ${who}`);
+    this.pin.title = this.pinned ? "Unpin" : "Pin to the stage";
+    setIcon(this.pin, this.pinned ? "pin-off" : "pin");
+    this.node.classList.toggle("pinned", this.pinned);
+  }
+
+  /** The raised hand's place in the room's queue (1, 2, 3…), or null while the hand is down. */
+  setHandPlace(place) {
+    this.handPlace.textContent = place ? String(place) : "";
+    const label = place ? `Hand raised, ${ordinal(place)} in line` : "Hand raised";
+    this.hand.setAttribute("aria-label", label);
+    this.hand.title = label;
+  }
+
+  /** An emoji floating up over the tile for a few seconds. */
+  showReaction(emoji) {
+    const bubble = el("span", { class: "reaction", text: emoji, role: "img", "aria-label": `${this.self ? "You" : this.name} reacted ${emoji}` });
+    this.reactions.append(bubble);
+    setTimeout(() => bubble.remove(), REACTION_MS);
   }
 
   /** Reflect a peer's media state: {audio, video, screen, hand}. */
@@ -72,9 +107,14 @@ export class Tile {
   }
 }
 
-/** Lay the tiles out on the stage. CSSOM custom properties are allowed by our CSP (no inline style attributes). */
-export function layout(stage, tiles) {
-  const featured = tiles.find((t) => t.state.screen);
+function ordinal(n) {
+  const tail = n % 100 >= 11 && n % 100 <= 13 ? "th" : { 1: "st", 2: "nd", 3: "rd" }[n % 10] || "th";
+  return `${n}${tail}`;
+}
+
+/** Lay the tiles out on the stage, ``featured`` (a Tile or null) on it. CSSOM custom properties are allowed by our
+ * CSP (no inline style attributes). */
+export function layout(stage, tiles, featured) {
   const plan = stageLayout({ count: tiles.length, featured: !!featured, stageWidth: stage.clientWidth, stageHeight: stage.clientHeight });
   if (!plan) return;
   stage.classList.toggle("spotlight", plan.spotlight);
