@@ -59,6 +59,7 @@ class Browsers:
         extra_args: Sequence[str] = (),
         executable: str = CHROMIUM,
         viewport: tuple[int, int] = (800, 520),
+        noise_suppression: bool = False,
     ) -> tuple[Page, OwnChromium]:
         """A page in a Chromium process of its own (with its own fake-capture flags, say), which the test may
         also suspend like a machine gone dark. ``executable`` may be a wrapper that execs Chromium (say, in
@@ -68,18 +69,27 @@ class Browsers:
         browser = await launch_chromium(self.playwright.chromium, [*extra_args, mark], executable=executable)
         context = await browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+        await _default_noise_suppression(context, noise_suppression)
         page = await context.new_page()
         self.pages.append((label, page))
         own = OwnChromium(mark, browser)
         self.own_processes.append(own)
         return page, own
 
-    async def page(self, label: str, viewport: tuple[int, int] = (800, 520), bypass_csp: bool = False) -> Page:
-        """A page in a new context. ``bypass_csp`` only for test tooling that must inject a script (axe-core)."""
+    async def page(
+        self,
+        label: str,
+        viewport: tuple[int, int] = (800, 520),
+        bypass_csp: bool = False,
+        noise_suppression: bool = False,
+    ) -> Page:
+        """A page in a new context. ``bypass_csp`` only for test tooling that must inject a script (axe-core);
+        ``noise_suppression`` for the tests about it (see ``_default_noise_suppression``)."""
         context: BrowserContext = await self.browser.new_context(
             viewport={"width": viewport[0], "height": viewport[1]}, device_scale_factor=1, bypass_csp=bypass_csp
         )
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+        await _default_noise_suppression(context, noise_suppression)
         page = await context.new_page()
         page.on(
             "console",
@@ -108,6 +118,17 @@ class Browsers:
                 log.warning("saved a screenshot of the failed test to %s", path)
             except Exception as exc:  # a crashed page must not hide the real failure
                 log.warning("could not save a screenshot of %s: %s", label, exc)
+
+
+async def _default_noise_suppression(context: BrowserContext, on: bool) -> None:
+    """Test pages start with noise suppression off unless a test is about it: RNNoise costs each page 7-17% of a
+    core, which three pages on two cores cannot spare for the frame-rate checks. Only the default: a page that
+    turns it on keeps it on (the init script runs on every navigation and leaves a stored choice alone)."""
+    if not on:
+        await context.add_init_script(
+            "try { if (localStorage.getItem('noom.noiseSuppression') === null)"
+            " localStorage.setItem('noom.noiseSuppression', 'off'); } catch (e) {}"
+        )
 
 
 class OwnChromium:

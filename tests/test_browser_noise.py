@@ -85,7 +85,9 @@ async def test_the_receiver_hears_far_less_noise_with_suppression_on(
 ) -> None:
     path, speaking = noisy_mic
     loop, speech_fraction = speaking.size / 48000, float(speaking.mean())
-    alice, _ = await browsers.separate_page("alice", [f"--use-file-for-fake-audio-capture={path}"])
+    alice, _ = await browsers.separate_page(
+        "alice", [f"--use-file-for-fake-audio-capture={path}"], noise_suppression=True
+    )
     bob = await browsers.page("bob")
     # Alice turns it off on the pre-join page (it is on by default); the choice survives the reload join() does.
     await open_room(alice, server.url, "noise", "Alice")
@@ -115,7 +117,7 @@ async def test_the_receiver_hears_far_less_noise_with_suppression_on(
 async def test_without_audio_worklet_the_microphone_goes_out_as_it_is(
     browsers: Browsers, server: RunningServer
 ) -> None:
-    page = await browsers.page("old-browser")
+    page = await browsers.page("old-browser", noise_suppression=True)
     await page.goto(f"{server.url}/r/noise-fallback")
     result = await page.evaluate(
         """async () => {

@@ -71,7 +71,7 @@ async def test_screenshots_of_lobby_prejoin_and_a_three_person_call(browsers: Br
     await maya.locator("#btn-view").click()  # back to the grid for the host's view below
     await maya.locator("#btn-mic").click()
 
-    guest = await browsers.page("guest", viewport=SIZE)
+    guest = await browsers.page("guest", viewport=SIZE, noise_suppression=True)  # the switch as people find it
     await guest.goto(server.url + "/")
     await guest.locator(".room-link", has_text="design-review").wait_for()
     await guest.fill("#name", "Sam")
