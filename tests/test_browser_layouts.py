@@ -4,16 +4,18 @@ keeps it while someone else talks; unpinning and the grid give everyone the same
 remembered. Raised hands are numbered in the order they went up, the host can lower one, and reactions float
 over the sender's tile on the other pages and go away.
 
-Who "talks" is set with the microphones: the fake microphone beeps, and a muted peer never counts as speaking.
+Who "talks" is set with the microphones: each plays speech, and a muted peer never counts as speaking.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from playwright.async_api import Page
 
 from .browser_fixtures import Browsers, assert_receiving, join, remote_tile, tiles
+from .fake_media import write_noisy_speech_wav
 from .helpers import RunningServer
 from .support import eventually
 
@@ -21,8 +23,21 @@ NAMES = ("Alice", "Bob", "Carol")
 VIEWPORT = (1280, 800)
 
 
-async def call_of_three(browsers: Browsers, server: RunningServer, room: str) -> dict[str, Page]:
-    pages = {name: await browsers.page(name.lower(), viewport=VIEWPORT) for name in NAMES}
+async def call_of_three(
+    browsers: Browsers, server: RunningServer, room: str, voices: Path | None = None
+) -> dict[str, Page]:
+    """Alice, Bob and Carol in ``room``, each receiving the others. With ``voices`` (a folder), each has a
+    microphone of its own that talks on and on (espeak-ng sentences with short pauses), so who talks is exactly
+    whose microphone is on: Chromium's default fake microphone only beeps briefly now and then, and a steady tone
+    is what the browser's own noise suppression learns to remove."""
+    pages = {}
+    for i, name in enumerate(NAMES):
+        if voices is None:
+            pages[name] = await browsers.page(name.lower(), viewport=VIEWPORT)
+            continue
+        voice, _ = write_noisy_speech_wav(voices / f"{name}.wav", noise_dbfs=-80.0, pause=0.3, seed=i)
+        args = [f"--use-file-for-fake-audio-capture={voice}"]
+        pages[name], _ = await browsers.separate_page(name.lower(), args, viewport=VIEWPORT)
     for name, page in pages.items():
         await join(page, server.url, room, name)
     for name, page in pages.items():
@@ -59,9 +74,9 @@ async def stage_view(page: Page) -> dict[str, Any]:
 
 
 async def test_speaker_view_follows_the_talker_and_a_pin_holds_the_stage(
-    browsers: Browsers, server: RunningServer
+    browsers: Browsers, server: RunningServer, tmp_path: Path
 ) -> None:
-    pages = await call_of_three(browsers, server, "layouts")
+    pages = await call_of_three(browsers, server, "layouts", voices=tmp_path)
     alice = pages["Alice"]
     assert await grid(alice)
 

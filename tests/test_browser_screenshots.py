@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from .browser_fixtures import Browsers, assert_receiving, join, open_room, remote_tile, tiles
-from .fake_media import write_person_y4m
+from .fake_media import write_noisy_speech_wav, write_person_y4m
 from .helpers import RunningServer
 from .support import eventually
 
@@ -20,8 +20,13 @@ SIZE = (1280, 720)
 
 
 def chromium_extra_args(tmp: Path) -> list[str]:
-    """A cartoon person instead of Chromium's green test pattern, so the screenshots look like a call."""
-    return [f"--use-file-for-fake-video-capture={write_person_y4m(tmp / 'person.y4m')}"]
+    """A cartoon person instead of Chromium's green test pattern, so the screenshots look like a call, and a
+    microphone that talks (speech, not the default's rare beeps), so the speaker view finds who speaks."""
+    voice, _ = write_noisy_speech_wav(tmp / "voice.wav", noise_dbfs=-80.0, pause=0.3)
+    return [
+        f"--use-file-for-fake-video-capture={write_person_y4m(tmp / 'person.y4m')}",
+        f"--use-file-for-fake-audio-capture={voice}",
+    ]
 
 
 async def test_screenshots_of_lobby_prejoin_and_a_three_person_call(browsers: Browsers, server: RunningServer) -> None:

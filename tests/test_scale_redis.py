@@ -89,6 +89,7 @@ async def test_peers_on_two_processes_share_one_room(start_noom, connect) -> Non
         "video": False,
         "screen": False,
         "hand": False,
+        "handAt": None,
     }
     assert (await bob.call("rename", {"name": "Robert"}))["ok"]
     assert await alice.next("peer-renamed") == {"peerId": bob.peer_id, "name": "Robert"}
