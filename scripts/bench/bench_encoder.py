@@ -39,7 +39,8 @@ START_JS = """async ({ capture, send, fps }) => {
   const stream = await navigator.mediaDevices.getUserMedia({
     video: { width: Math.round(capture * 16 / 9), height: capture, frameRate: fps },
   });
-  const a = new RTCPeerConnection(), b = new RTCPeerConnection();
+  // No ICE servers: the pair meets over host candidates (and Chromium never falls back to a public STUN host).
+  const a = new RTCPeerConnection({ iceServers: [] }), b = new RTCPeerConnection({ iceServers: [] });
   a.onicecandidate = (e) => e.candidate && b.addIceCandidate(e.candidate);
   b.onicecandidate = (e) => e.candidate && a.addIceCandidate(e.candidate);
   const transceiver = a.addTransceiver(stream.getVideoTracks()[0], {
