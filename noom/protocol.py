@@ -295,6 +295,8 @@ class EchoReply(Ok, kw_only=True):
 
 
 Reply = Ok | ErrorReply
+# The plain success ack every handler without more to say returns (never mutated).
+OK = Ok()
 
 
 # ---- payloads clients send ----------------------------------------------------------------------

@@ -14,6 +14,7 @@ import time
 from typing import TYPE_CHECKING
 
 from noom.protocol import (
+    OK,
     Admitted,
     Declined,
     Empty,
@@ -46,7 +47,6 @@ from .state import Member
 if TYPE_CHECKING:
     from .server import Connection, Handler, Session, SignalingServer
 
-OK = Ok()
 
 log = logging.getLogger(__name__)
 

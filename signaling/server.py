@@ -26,6 +26,7 @@ from noom.bots import BotLauncher
 from noom.config import Config
 from noom.protocol import (
     CLIENT_EVENTS,
+    OK,
     REACTIONS,
     SERVER_EVENTS,
     Answer,
@@ -92,7 +93,6 @@ MAX_PACKET_BYTES = 128 * 1024
 Handler = Callable[[str, Any], Awaitable[Reply]]
 # What ``_guarded`` runs: the sid and the event's arguments as they arrived.
 RawHandler = Callable[[str, tuple[Any, ...]], Awaitable[Reply]]
-OK = Ok()
 
 
 def decoding(payload: type[msgspec.Struct], handler: Handler) -> RawHandler:
