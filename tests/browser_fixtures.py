@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
-from .support import CHROMIUM, eventually, launch_chromium
+from .support import CHROMIUM, FAKE_DEVICES, eventually, launch_chromium
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +60,16 @@ class Browsers:
         executable: str = CHROMIUM,
         viewport: tuple[int, int] = (800, 520),
         noise_suppression: bool = False,
+        fake_devices: str = FAKE_DEVICES,
     ) -> tuple[Page, OwnChromium]:
         """A page in a Chromium process of its own (with its own fake-capture flags, say), which the test may
         also suspend like a machine gone dark. ``executable`` may be a wrapper that execs Chromium (say, in
         another network namespace, tests/netlab.py)."""
         # A switch Chromium ignores marks this process's command line, so OwnChromium finds it in /proc.
         mark = f"--noom-own-chromium={secrets.token_hex(8)}"
-        browser = await launch_chromium(self.playwright.chromium, [*extra_args, mark], executable=executable)
+        browser = await launch_chromium(
+            self.playwright.chromium, [*extra_args, mark], fake_devices=fake_devices, executable=executable
+        )
         context = await browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
         await _default_noise_suppression(context, noise_suppression)
@@ -120,15 +123,19 @@ class Browsers:
                 log.warning("could not save a screenshot of %s: %s", label, exc)
 
 
+# Test pages start with noise suppression off unless a test is about it: RNNoise costs each page 7-17% of a
+# core, which three pages on two cores cannot spare for the frame-rate checks. Only the default: a page that
+# turns it on keeps it on (the init script runs on every navigation and leaves a stored choice alone).
+# Firefox pages (tests/firefox.py) run the same script.
+NOISE_SUPPRESSION_OFF_SCRIPT = (
+    "try { if (localStorage.getItem('noom.noiseSuppression') === null)"
+    " localStorage.setItem('noom.noiseSuppression', 'off'); } catch (e) {}"
+)
+
+
 async def _default_noise_suppression(context: BrowserContext, on: bool) -> None:
-    """Test pages start with noise suppression off unless a test is about it: RNNoise costs each page 7-17% of a
-    core, which three pages on two cores cannot spare for the frame-rate checks. Only the default: a page that
-    turns it on keeps it on (the init script runs on every navigation and leaves a stored choice alone)."""
     if not on:
-        await context.add_init_script(
-            "try { if (localStorage.getItem('noom.noiseSuppression') === null)"
-            " localStorage.setItem('noom.noiseSuppression', 'off'); } catch (e) {}"
-        )
+        await context.add_init_script(NOISE_SUPPRESSION_OFF_SCRIPT)
 
 
 class OwnChromium:

@@ -23,8 +23,11 @@ from collections import deque
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+
+from .browser_fixtures import NOISE_SUPPRESSION_OFF_SCRIPT
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +63,29 @@ class FirefoxPage:
         ]
 
     @classmethod
-    async def launch(cls, label: str, executable: str = FIREFOX, viewport: tuple[int, int] = (800, 520)) -> FirefoxPage:
+    async def launch(
+        cls,
+        label: str,
+        executable: str = FIREFOX,
+        viewport: tuple[int, int] = (800, 520),
+        noise_suppression: bool = False,
+        netns: str | None = None,
+        secure_origin: str | None = None,
+    ) -> FirefoxPage:
+        """One Firefox page. ``noise_suppression`` as in ``Browsers.page``; ``netns``: run the driver and its
+        Firefox inside that network namespace (tests/netlab.py) — both, because puppeteer reaches Firefox's
+        WebDriver BiDi over a loopback websocket, so the two must share a loopback; ``secure_origin``: a plain-http
+        origin Firefox treats as secure (cameras), like Chromium's --unsafely-treat-insecure-origin-as-secure."""
         node = shutil.which("node")
         assert node, "Node.js is missing: scripts/setup.sh installs it with the npm packages"
-        options = {"executablePath": executable, "width": viewport[0], "height": viewport[1]}
+        options: dict[str, Any] = {"executablePath": executable, "width": viewport[0], "height": viewport[1]}
+        if not noise_suppression:
+            options["initScript"] = NOISE_SUPPRESSION_OFF_SCRIPT
+        if secure_origin:
+            options["prefs"] = {"dom.securecontext.allowlist": urlsplit(secure_origin).hostname}
+        enter = ["ip", "netns", "exec", netns] if netns else []
         process = await asyncio.create_subprocess_exec(
+            *enter,
             node,
             str(DRIVER),
             json.dumps(options),
@@ -225,8 +246,9 @@ class Firefoxes:
     def __init__(self) -> None:
         self.pages: list[FirefoxPage] = []
 
-    async def page(self, label: str, viewport: tuple[int, int] = (800, 520)) -> FirefoxPage:
-        page = await FirefoxPage.launch(label, viewport=viewport)
+    async def page(self, label: str, viewport: tuple[int, int] = (800, 520), **options: Any) -> FirefoxPage:
+        """A page in a Firefox of its own; ``options`` as in ``FirefoxPage.launch``."""
+        page = await FirefoxPage.launch(label, viewport=viewport, **options)
         self.pages.append(page)
         return page
 

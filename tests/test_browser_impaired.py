@@ -1,5 +1,6 @@
-"""Issue 12, item 5: a call survives one participant's bad network. Three Chromium processes, each in its own
-network namespace (tests/netlab.py); Alice's link is impaired (tc, iptables) while Bob and Carol watch getStats.
+"""Issue 12, item 5: a call survives one participant's bad network. Three browsers, each in its own network
+namespace (tests/netlab.py); Alice's link is impaired (tc, iptables) while Bob and Carol watch getStats. Alice is
+a Chromium or a Firefox (each test runs with both); Bob and Carol are Chromium.
 
 What a person would see, from the receiving pages' getStats over a measured window: Alice's video keeps
 arriving (frames decoded at a frame rate, smaller if need be), her audio is rarely concealed, Bob and Carol
@@ -17,9 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from playwright.async_api import Page
 
-from .browser_fixtures import Browsers, assert_receiving, join, remote_tile, stats
+from .browser_fixtures import AnyPage, Browsers, assert_receiving, join, remote_tile, stats
+from .firefox import Firefoxes
 from .helpers import RunningServer
 from .netlab import SERVER_HOST, Participant, netlab
 from .support import eventually
@@ -29,16 +30,18 @@ log = logging.getLogger(__name__)
 NAMES = ("Alice", "Bob", "Carol")  # Alice is the impaired one
 WINDOW_S = 8.0  # the measured window while impaired
 SETTLE_S = 4.0  # let congestion control react before measuring
-# The fake camera runs at 15 fps (browser_fixtures), so the issue's 10 fps is out of reach with margin: measured
-# 11.7-15.7 fps during and after the impairments here (3 browsers, load 4-10 on 2 cores); 8 leaves room.
-MIN_FPS = 8.0
+# The issue's bar. The cameras run at 30 fps, as real ones do (Firefox's fake camera too); the tiles here are
+# small (182 px), for which the senders cap the frame rate at 15 (sizing-math.js), so 10 is two thirds of it.
+# Measured 12.6-16.2 fps impaired and not, Alice in Chromium or Firefox (load 8-11 on 2 cores).
+CAMERA = "fps=30"
+MIN_FPS = 10.0
 MAX_CONCEALED = 0.10
 RECOVERY_S = 10.0  # the issue: back at tile size within 10 s of lifting the impairment
 
 
 @dataclass
 class Call:
-    pages: dict[str, Page]
+    pages: dict[str, AnyPage]
     lab: dict[str, Participant]
 
     async def peer_id(self, at: str, of: str) -> str:
@@ -54,13 +57,22 @@ async def lab() -> AsyncIterator[list[Participant]]:
         yield participants
 
 
-@pytest.fixture
-async def call(lab: list[Participant], browsers: Browsers, make_server: Callable[..., Any]) -> Call:
+@pytest.fixture(params=["chromium", "firefox"], ids=["alice-chromium", "alice-firefox"])
+async def call(
+    request: pytest.FixtureRequest,
+    lab: list[Participant],
+    browsers: Browsers,
+    firefox: Firefoxes,
+    make_server: Callable[..., Any],
+) -> Call:
     server: RunningServer = await make_server(host=SERVER_HOST)
-    pages: dict[str, Page] = {}
+    pages: dict[str, AnyPage] = {}
     for name, p in zip(NAMES, lab, strict=True):
+        if name == "Alice" and request.param == "firefox":
+            pages[name] = await firefox.page(name.lower(), netns=p.netns, secure_origin=server.url)
+            continue
         page, _own = await browsers.separate_page(
-            name.lower(), p.chromium_args(server.url), executable=str(p.wrapper), viewport=(800, 520)
+            name.lower(), p.chromium_args(server.url), executable=str(p.wrapper), fake_devices=CAMERA
         )
         pages[name] = page
     for name, page in pages.items():

@@ -7,6 +7,8 @@
 // {"event": "ready", "version": ..., "pid": Firefox's} once the page exists, {"event": "console"|"pageerror", ...} from the page.
 // Firefox's own output goes to our stderr. End of stdin (the test process went away) closes Firefox.
 // Usage: node tests/node/firefox_page.mjs '{"executablePath": "/usr/bin/firefox-esr", "width": 800, "height": 520}'
+// Options beyond those: "prefs" (more Firefox prefs, e.g. an origin to treat as secure) and "initScript" (run in
+// every document before the page's own scripts, like Playwright's add_init_script).
 import { createRequire } from "node:module";
 import readline from "node:readline";
 
@@ -108,7 +110,7 @@ async function main() {
     headless: true,
     dumpio: false,
     defaultViewport: { width: options.width || 800, height: options.height || 520 },
-    extraPrefsFirefox: PREFS,
+    extraPrefsFirefox: { ...PREFS, ...(options.prefs || {}) },
     // Like Chromium's --no-sandbox: Firefox's sandboxes cannot start as root inside the test's network
     // namespace (every tab crashes at once, "Frame detached").
     // MOZ_DISABLE_NONLOCAL_CONNECTIONS is Firefox's own test switch: no connection to a non-local address,
@@ -130,6 +132,7 @@ async function main() {
   const page = await browser.newPage();
   for (const other of await browser.pages()) if (other !== page) await other.close();
   page.setDefaultTimeout(options.timeoutMs || 30_000);
+  if (options.initScript) await page.evaluateOnNewDocument(options.initScript);
   page.on("console", (message) => send({ event: "console", type: message.type(), text: message.text() }));
   page.on("pageerror", (error) => send({ event: "pageerror", text: String(error?.message || error) }));
   page.on("dialog", (dialog) => dialog.dismiss().catch(() => {}));
