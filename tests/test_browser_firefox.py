@@ -1,5 +1,6 @@
-"""Firefox in Noom: a call between a Firefox page and a Chromium page, offers in both directions, and the
-camera and mic test (/echo) in Firefox. Firefox is Debian's firefox-esr, driven over WebDriver BiDi
+"""Firefox in Noom: a call between a Firefox page and a Chromium page, offers in both directions; the stage in
+Firefox (speaker view, pin, the hand queue, reactions, both ways with Chromium); and the camera and mic test
+(/echo) in Firefox. Firefox is Debian's firefox-esr, driven over WebDriver BiDi
 (tests/firefox.py); the call goes through the same helpers as the Chromium-only tests."""
 
 from __future__ import annotations
@@ -7,13 +8,16 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from pathlib import Path
 
 import pytest
 
 from .browser_fixtures import AnyPage, Browsers, assert_receiving, join
+from .fake_media import write_noisy_speech_wav
 from .firefox import FirefoxError, Firefoxes
 from .helpers import RunningServer
 from .media_helpers import assert_echo_plays_back
+from .stage import grid, no_reactions, on_stage, places_are, reaction_over, strip_height, video_taller
 from .support import eventually
 
 
@@ -36,6 +40,73 @@ async def test_firefox_and_chromium_see_and_hear_each_other(
         lambda: fiona.evaluate("() => window.noom.localTracks().noiseSuppressed"), "Fiona's mic goes through RNNoise"
     )
     assert fiona.errors == []
+
+
+async def test_the_stage_hands_and_reactions_in_firefox(
+    firefox: Firefoxes, browsers: Browsers, server: RunningServer, tmp_path: Path
+) -> None:
+    # Ravi (host: first in) and Sam are Chromium pages whose microphones talk (speech files, as in
+    # tests/test_browser_layouts.py); Fiona is Firefox, the one whose stage is watched.
+    chromium: dict[str, AnyPage] = {}
+    for seed, name in enumerate(("Ravi", "Sam")):
+        voice, _ = write_noisy_speech_wav(tmp_path / f"{name}.wav", noise_dbfs=-80.0, pause=0.3, seed=seed)
+        args = [f"--use-file-for-fake-audio-capture={voice}"]
+        chromium[name], _own = await browsers.separate_page(name.lower(), args, viewport=(1280, 800))
+        await join(chromium[name], server.url, "stage-firefox", name)
+    ravi, sam = chromium["Ravi"], chromium["Sam"]
+    fiona = await firefox.page("fiona", viewport=(1280, 800))
+    await join(fiona, server.url, "stage-firefox", "Fiona")
+    for page, others in ((fiona, ("Ravi", "Sam")), (ravi, ("Fiona", "Sam")), (sam, ("Fiona", "Ravi"))):
+        for other in others:
+            await assert_receiving(page, other)
+    assert await grid(fiona)
+
+    # Speaker view in Firefox: only Ravi talks, so he takes Fiona's stage and his stream grows to it.
+    for page in (fiona, sam):
+        await page.click("#btn-mic")
+        await eventually(lambda page=page: _pressed(page, "#btn-mic", "false"), "the microphone is off", 10)
+    await fiona.click("#btn-view")
+    await eventually(lambda: on_stage(fiona, "Ravi"), "Ravi, who talks, is on Fiona's stage", 30)
+    strip = await strip_height(fiona)
+    await eventually(lambda: video_taller(fiona, "Ravi", 1.5 * strip), "Ravi's stream grows with his tile", 30)
+    # Fiona pins the silent Sam from his tile: he holds the stage while Ravi goes on talking; unpin, then grid.
+    await fiona.click('button[aria-label="Pin Sam"]')
+    await eventually(lambda: on_stage(fiona, "Sam"), "the pinned Sam is on Fiona's stage", 15)
+    for _ in range(6):
+        assert await on_stage(fiona, "Sam")
+        await asyncio.sleep(0.5)
+    await fiona.click('button[aria-label="Unpin Sam"]')
+    await eventually(lambda: on_stage(fiona, "Ravi"), "unpinned: the talker has the stage again", 15)
+    await fiona.click("#btn-view")
+    await eventually(lambda: grid(fiona), "the grid again in Firefox", 15)
+    assert await fiona.evaluate("() => localStorage.getItem('noom.view')") == "grid"
+
+    # The hand queue across browsers: Fiona first, then Sam; the host Ravi lowers Fiona's.
+    await fiona.click("#btn-hand")
+    await eventually(lambda: places_are(ravi, {"Fiona": "1", "Ravi": "", "Sam": ""}), "Fiona's hand is up first", 10)
+    await sam.click("#btn-hand")
+    for page in (fiona, ravi, sam):
+        await eventually(lambda page=page: places_are(page, {"Fiona": "1", "Ravi": "", "Sam": "2"}), "hands 1, 2", 15)
+    await ravi.click("#btn-people")
+    await ravi.click('button[aria-label="Lower Fiona\'s hand"]')
+    await eventually(lambda: _pressed(fiona, "#btn-hand", "false"), "Fiona's hand button is down again", 10)
+    await eventually(lambda: places_are(fiona, {"Fiona": "", "Ravi": "", "Sam": "1"}), "Sam is first now", 15)
+
+    # Reactions both ways: Fiona's 🎉 over her tile on the Chromium pages, Ravi's 👏 over his in Firefox.
+    await fiona.click("#btn-react")
+    await fiona.click('#reactions [data-emoji="🎉"]')
+    await ravi.click("#btn-react")
+    await ravi.click('#reactions [data-emoji="👏"]')
+    for page, label in ((ravi, "Ravi's"), (sam, "Sam's")):
+        await eventually(lambda page=page: reaction_over(page, "Fiona", "🎉"), f"🎉 over Fiona on {label} page", 10)
+    await eventually(lambda: reaction_over(fiona, "Ravi", "👏"), "👏 over Ravi in Firefox", 10)
+    await eventually(lambda: no_reactions(fiona), "the reactions fade in Firefox", 15)
+    assert fiona.errors == []
+
+
+async def _pressed(page: AnyPage, selector: str, value: str) -> bool:
+    pressed = "([s, v]) => document.querySelector(s)?.getAttribute('aria-pressed') === v"
+    return await page.evaluate(pressed, [selector, value])
 
 
 async def test_echo_page_in_firefox(firefox: Firefoxes, make_server) -> None:

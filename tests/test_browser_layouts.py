@@ -14,9 +14,21 @@ from typing import Any
 
 from playwright.async_api import Page
 
-from .browser_fixtures import Browsers, assert_receiving, join, remote_tile, tiles
+from .browser_fixtures import Browsers, assert_receiving, join, tiles
 from .fake_media import write_noisy_speech_wav
 from .helpers import RunningServer
+from .stage import (
+    grid,
+    hand_place,
+    no_reactions,
+    on_stage,
+    peer_of,
+    places_are,
+    reaction_over,
+    stage_view,
+    strip_height,
+    video_taller,
+)
 from .support import eventually
 
 NAMES = ("Alice", "Bob", "Carol")
@@ -53,26 +65,6 @@ async def mute(page: Page) -> None:
     assert await page.locator("#btn-mic").get_attribute("aria-pressed") == "false"
 
 
-async def on_stage(page: Page, name: str) -> dict[str, Any] | None:
-    """``name``'s tile when it has the stage and is clearly the largest there, else None."""
-    shown = await tiles(page)
-    mine = next((t for t in shown if t["name"] in (name, f"{name} (you)")), None)
-    if not mine or not mine["featured"]:
-        return None
-    others = [t["height"] for t in shown if t is not mine]
-    return mine if others and mine["height"] > 1.8 * max(others) else None
-
-
-async def grid(page: Page) -> bool:
-    shown = await tiles(page)
-    heights = [t["height"] for t in shown]
-    return not any(t["featured"] for t in shown) and max(heights) - min(heights) <= 2
-
-
-async def stage_view(page: Page) -> dict[str, Any]:
-    return await page.evaluate("() => window.noom.stage()")
-
-
 async def test_speaker_view_follows_the_talker_and_a_pin_holds_the_stage(
     browsers: Browsers, server: RunningServer, tmp_path: Path
 ) -> None:
@@ -86,9 +78,9 @@ async def test_speaker_view_follows_the_talker_and_a_pin_holds_the_stage(
     await alice.locator("#btn-view").click()
     assert await alice.locator("#btn-view").get_attribute("aria-pressed") == "true"
     carol = await eventually(lambda: on_stage(alice, "Carol"), "Carol, who talks, is on Alice's stage", 30)
-    strip = max(t["height"] for t in await tiles(alice) if not t["featured"])
+    strip = await strip_height(alice)
     await eventually(
-        lambda: _video_taller(alice, "Carol", 1.5 * strip), "Carol's stream grows with her tile (sizing)", 30
+        lambda: video_taller(alice, "Carol", 1.5 * strip), "Carol's stream grows with her tile (sizing)", 30
     )
     # Now Bob talks and Carol stops: the stage follows.
     await mute(pages["Carol"])
@@ -100,7 +92,7 @@ async def test_speaker_view_follows_the_talker_and_a_pin_holds_the_stage(
     await eventually(lambda: on_stage(alice, "Carol"), "the pinned Carol is on the stage", 15)
     for _ in range(10):  # five seconds of Bob talking: the pin holds
         assert await on_stage(alice, "Carol"), await tiles(alice)
-        assert (await stage_view(alice))["speaker"] in (None, _peer_of(await tiles(alice), "Bob"))
+        assert (await stage_view(alice))["speaker"] in (None, peer_of(await tiles(alice), "Bob"))
         await alice.wait_for_timeout(500)
     assert carol["peerId"] == (await stage_view(alice))["pinned"]
 
@@ -115,23 +107,14 @@ async def test_speaker_view_follows_the_talker_and_a_pin_holds_the_stage(
         assert await grid(pages[name]), name
 
 
-async def _video_taller(page: Page, name: str, height: float) -> bool:
-    tile = await remote_tile(page, name)
-    return bool(tile and tile["videoHeight"] >= height)
-
-
-def _peer_of(shown: list[dict[str, Any]], name: str) -> str | None:
-    return next((t["peerId"] for t in shown if t["name"] == name), None)
-
-
 async def test_hands_queue_in_order_and_the_host_lowers_one(browsers: Browsers, server: RunningServer) -> None:
     pages = await call_of_three(browsers, server, "hands")
     alice, bob, carol = (pages[n] for n in NAMES)  # Alice came first: she hosts
     for name, page in (("Carol", carol), ("Bob", bob)):  # Carol raises her hand first, then Bob
         await page.keyboard.press("h")
-        await eventually(lambda name=name: _hand_place(alice, name), f"{name}'s hand is up on Alice's page", 10)
+        await eventually(lambda name=name: hand_place(alice, name), f"{name}'s hand is up on Alice's page", 10)
     for page in pages.values():  # the same numbers on every page, their own tile included
-        await eventually(lambda page=page: _places_are(page, {"Alice": "", "Bob": "2", "Carol": "1"}), "hands 1, 2", 15)
+        await eventually(lambda page=page: places_are(page, {"Alice": "", "Bob": "2", "Carol": "1"}), "hands 1, 2", 15)
 
     # The People panel lists the raised hands first, in order; the host lowers Carol's.
     await alice.get_by_role("button", name="Participants").click()
@@ -142,23 +125,10 @@ async def test_hands_queue_in_order_and_the_host_lowers_one(browsers: Browsers, 
     assert await carol.locator("#btn-hand").get_attribute("aria-pressed") == "false"
     lowered = {"Alice": "", "Bob": "1", "Carol": ""}
     for page in pages.values():
-        await eventually(lambda page=page: _places_are(page, lowered), "Bob is first in line now", 15)
+        await eventually(lambda page=page: places_are(page, lowered), "Bob is first in line now", 15)
     # Only the host may: Bob's page offers no such button.
     await bob.get_by_role("button", name="Participants").click()
     assert await bob.get_by_role("button", name="Lower Carol's hand").count() == 0
-
-
-async def _hand_place(page: Page, name: str) -> str:
-    return next((t["handPlace"] for t in await tiles(page) if t["name"].removesuffix(" (you)") == name), "")
-
-
-async def _places_are(page: Page, expected: dict[str, str]) -> bool:
-    return {t["name"].removesuffix(" (you)"): t["handPlace"] for t in await tiles(page)} == expected
-
-
-async def _texts_start(locator: Any, names: list[str]) -> bool:
-    texts = [t.removesuffix(" (you)") for t in await locator.all_text_contents()]
-    return texts[: len(names)] == names
 
 
 async def test_reactions_float_over_the_senders_tile_on_every_page(browsers: Browsers, server: RunningServer) -> None:
@@ -167,16 +137,13 @@ async def test_reactions_float_over_the_senders_tile_on_every_page(browsers: Bro
     await bob.get_by_role("button", name="Reactions").click()
     await bob.get_by_role("button", name="Celebrate").click()
 
-    async def showing(page: Page, name: str) -> bool:
-        return any(t["name"] == name and "🎉" in t["reactions"] for t in await tiles(page))
-
-    for name, page in pages.items():
-        label = "Bob (you)" if name == "Bob" else "Bob"
-        await eventually(lambda page=page, label=label: showing(page, label), f"🎉 over Bob's tile for {name}", 10)
+    for name, page in pages.items():  # Bob's own page too, over "Bob (you)"
+        await eventually(lambda page=page: reaction_over(page, "Bob", "🎉"), f"🎉 over Bob's tile for {name}", 10)
     # A few seconds later it is gone again.
     for name, page in pages.items():
-        await eventually(lambda page=page: _no_reactions(page), f"the reaction faded on {name}'s page", 15)
+        await eventually(lambda page=page: no_reactions(page), f"the reaction faded on {name}'s page", 15)
 
 
-async def _no_reactions(page: Page) -> bool:
-    return not any(t["reactions"] for t in await tiles(page))
+async def _texts_start(locator: Any, names: list[str]) -> bool:
+    texts = [t.removesuffix(" (you)") for t in await locator.all_text_contents()]
+    return texts[: len(names)] == names
