@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from .browser_fixtures import AnyPage, Browsers, assert_receiving, join
+from .browser_fixtures import AnyPage, Browsers, assert_receiving, join, open_room
 from .fake_media import write_noisy_speech_wav
 from .firefox import FirefoxError, Firefoxes
 from .helpers import RunningServer
 from .media_helpers import assert_echo_plays_back
 from .stage import grid, no_reactions, on_stage, places_are, reaction_over, strip_height, video_taller
 from .support import eventually
+from .test_browser_a11y import assert_no_serious_violations
 
 
 @pytest.mark.parametrize("first", ["firefox", "chromium"])
@@ -107,6 +108,18 @@ async def test_the_stage_hands_and_reactions_in_firefox(
 async def _pressed(page: AnyPage, selector: str, value: str) -> bool:
     pressed = "([s, v]) => document.querySelector(s)?.getAttribute('aria-pressed') === v"
     return await page.evaluate(pressed, [selector, value])
+
+
+async def test_lobby_prejoin_and_call_pages_pass_axe_in_firefox(firefox: Firefoxes, server: RunningServer) -> None:
+    page = await firefox.page("axe")
+    await page.goto(server.url + "/")
+    await page.wait_for_function("() => document.body.innerText.includes('No rooms yet')")
+    await assert_no_serious_violations(page, "the lobby in Firefox")
+    await open_room(page, server.url, "axe-firefox", "Fiona")
+    await assert_no_serious_violations(page, "the pre-join page in Firefox")
+    await join(page, server.url, "axe-firefox", "Fiona")
+    await page.click("#btn-chat")
+    await assert_no_serious_violations(page, "the call page with chat open in Firefox")
 
 
 async def test_echo_page_in_firefox(firefox: Firefoxes, make_server) -> None:
