@@ -1,6 +1,7 @@
 // Connection quality and speaking, as pure functions of the numbers the browser gives us (DOM-free, tested
 // with Node): the per-tile quality grade and its words, the active-speaker ring with its hold, the
 // "you are muted" hint, and the echo page's round-trip figures from a getStats report.
+import { t } from "./i18n.js";
 
 /** Grade a connection from its stats (PeerLink.stats()) for the per-tile indicator. */
 export function grade({ rtt, loss, fps, state }, expectVideo) {
@@ -10,13 +11,13 @@ export function grade({ rtt, loss, fps, state }, expectVideo) {
   return "good";
 }
 
-const WORDS = { good: "Good connection", fair: "Fair connection", poor: "Poor connection" };
+const WORDS = { good: "quality.good", fair: "quality.fair", poor: "quality.poor" };
 
 /** The tile's quality indicator: its grade and the sentence its label and tooltip say. */
 export function quality(stats, expectVideo) {
   const level = grade(stats, expectVideo);
   const rtt = stats.rtt === null ? "–" : `${Math.round(stats.rtt)} ms`;
-  return { level, detail: `${WORDS[level]}: round trip ${rtt}, loss ${(stats.loss * 100).toFixed(1)}%, ${Math.round(stats.fps)} fps` };
+  return { level, detail: t("quality.detail", { grade: t(WORDS[level]), rtt, loss: (stats.loss * 100).toFixed(1), fps: Math.round(stats.fps) }) };
 }
 
 export const SPEAKING_LEVEL_REMOTE = 0.04; // RTP audio level (0..1, linear)
