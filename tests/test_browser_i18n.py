@@ -1,8 +1,11 @@
 """Issue 13, item 7 in real browsers: the lobby speaks Korean to a browser that asks for it (Accept-Language)
 and to anyone who picks 한국어 on its switch, which the next pages remember; a call page in Korean has Korean
-controls and notices while an English page in the same call stays English; Firefox follows the switch too."""
+controls and notices while an English page in the same call stays English; the camera and mic test reports in
+Korean; Firefox follows the switch too."""
 
 from __future__ import annotations
+
+import re
 
 from noom.web.i18n import translate
 
@@ -11,6 +14,7 @@ from .firefox import Firefoxes
 from .helpers import RunningServer
 from .support import eventually
 
+HANGUL = re.compile("[가-힣]")
 LANG_AND_HEADLINE = "() => [document.documentElement.lang, document.querySelector('h1').textContent]"
 
 
@@ -105,3 +109,28 @@ async def test_firefox_follows_the_switch_into_a_korean_call(firefox: Firefoxes,
     name = await fiona.evaluate("() => document.querySelector('#stage .tile.self .name').textContent")
     assert name == translate("ko", "people.you", name="Fiona")
     assert fiona.errors == []
+
+
+async def test_echo_page_in_korean(browsers: Browsers, make_server) -> None:
+    """The camera and mic test speaks Korean: its buttons, its status, the bot's verdict and the figures' names."""
+    server: RunningServer = await make_server(echo_max_sessions=1)
+    page = await browsers.page("echo-ko", locale="ko-KR")
+    await page.goto(server.url + "/echo")
+    await page.get_by_role("button", name=translate("ko", "echo.start")).click()
+    await page.get_by_text(translate("ko", "echo.connected")).wait_for()
+    stats = page.locator("#server-stats")
+    await stats.get_by_text(re.compile("^640×480, 초당 [0-9]+프레임$")).wait_for()  # echo.video_received
+    verdicts = {translate("ko", key) for key in ("echo.verdict_ok", "echo.verdict_bad")}
+    await eventually(lambda: verdict_in(page, verdicts), "the bot's verdict, in Korean")
+    for key in ("devices.camera", "devices.microphone", "echo.packet_loss"):
+        await stats.get_by_text(translate("ko", key), exact=True).wait_for()
+    await page.locator("#stats").get_by_text(translate("ko", "echo.rtt"), exact=True).wait_for()
+    # Whatever the bot found (a slow machine may drop frames), it is said in Korean.
+    problems = await page.locator("#problems li").all_text_contents()
+    assert all(HANGUL.search(text) for text in problems), problems
+    await page.get_by_role("button", name=translate("ko", "echo.stop"), exact=True).click()
+    await page.get_by_text(translate("ko", "echo.stopped")).wait_for()
+
+
+async def verdict_in(page: AnyPage, texts: set[str]) -> bool:
+    return await page.evaluate("() => document.getElementById('verdict').textContent") in texts

@@ -5,7 +5,7 @@ import { messages, useLanguage } from "./catalog.mjs";
 import { refusal, stopRefusal } from "../../web/static/js/authority.js";
 import { has, lang, serverText, t, useCatalog } from "../../web/static/js/i18n.js";
 import { joinErrorText, roomStatusText } from "../../web/static/js/joining.js";
-import { quality } from "../../web/static/js/quality.js";
+import { echoProblems, quality } from "../../web/static/js/quality.js";
 
 const placeholders = (message) => new Set([...(typeof message === "object" ? Object.values(message) : [message]).join(" ").matchAll(/\{(\w+)\}/g)].map((m) => m[1]));
 
@@ -48,4 +48,27 @@ test("the client's words in Korean: join refusals, the room line, host refusals,
   assert.equal(refusal({ ok: false, error: { code: "not-allowed", message: "x" } }), "호스트만 할 수 있어요.");
   assert.equal(stopRefusal({ recording: { by: "p2", name: "Jo" }, known: true, state: { host: "p1" }, selfId: "p3", nameOf: () => "Jo" }), "호스트나 Jo 님만 녹화를 멈출 수 있어요");
   assert.match(quality({ rtt: 20, loss: 0, fps: 30, state: "connected" }, true).detail, /^연결 좋음: 왕복 20 ms/);
+});
+
+test("echoProblems: the bot's sentences in English, Korean words from the problems' names and figures", () => {
+  const report = {
+    video: { width: 160, height: 120, fps: 4.6 },
+    audio: null,
+    video_loss_pct: 2.0,
+    audio_loss_pct: 12.4,
+    problems: ["Your video reaches the server at only 5 frames per second: …", "…", "…", "12% of your packets …"],
+    problem_codes: ["low-fps", "low-resolution", "no-audio", "high-loss"],
+  };
+  useLanguage("en");
+  assert.deepEqual(echoProblems(report), report.problems);
+  useLanguage("ko");
+  assert.deepEqual(echoProblems(report), [
+    "영상이 서버에 초당 5프레임밖에 닿지 않아요. 카메라나 프로세서를 쓰는 다른 프로그램을 닫아 주세요.",
+    "영상이 서버에 160x120 크기로밖에 닿지 않아요. 연결이나 카메라가 화질을 제한하고 있어요.",
+    messages("ko")["echo.problem_no_audio"],
+    "서버로 가는 패킷의 12%가 사라지고 있어요. 네트워크가 불안정해요.",
+  ]);
+  // An older server (no names) or a name this page does not know: the server's own sentences.
+  assert.deepEqual(echoProblems({ ...report, problem_codes: undefined }), report.problems);
+  assert.deepEqual(echoProblems({ ...report, problem_codes: ["new-kind"] }), report.problems);
 });

@@ -5,7 +5,7 @@
 import "./catalog.js";
 import { serverText, t } from "./i18n.js";
 import { PeerLink } from "./mesh.js";
-import { roundTrip } from "./quality.js";
+import { echoProblems, roundTrip } from "./quality.js";
 import { connectClient } from "./socket.js";
 
 const $ = (id) => document.getElementById(id);
@@ -45,16 +45,16 @@ function showReport(report) {
   else if (report.ok) verdict.textContent = t("echo.verdict_ok");
   else verdict.textContent = t("echo.verdict_bad");
   problemList.replaceChildren();
+  const video = report.video;
+  const audio = report.audio;
+  const loss = [report.video_loss_pct, report.audio_loss_pct].filter((v) => v !== null);
   if (ready) {
-    for (const problem of report.problems) {
+    for (const problem of echoProblems(report)) {
       const li = document.createElement("li");
       li.textContent = problem;
       problemList.append(li);
     }
   }
-  const video = report.video;
-  const audio = report.audio;
-  const loss = [report.video_loss_pct, report.audio_loss_pct].filter((v) => v !== null);
   fillList($("server-stats"), [
     [t("devices.camera"), video ? t("echo.video_received", { width: video.width, height: video.height, fps: video.fps.toFixed(0) }) : t("echo.nothing")],
     [t("devices.microphone"), audio ? (audio.silent ? t("echo.silent", { dbfs: audio.dbfs }) : `${audio.dbfs} dBFS`) : t("echo.nothing")],
