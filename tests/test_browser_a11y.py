@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Page
 
-from noom.web.i18n import translate
+from noom.web.language import translate
 
 from .browser_fixtures import ROOT, AnyPage, Browsers, join, open_room
 from .helpers import RunningServer

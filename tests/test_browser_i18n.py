@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from noom.web.i18n import translate
+from noom.web.language import translate
 
 from .browser_fixtures import AnyPage, Browsers, join
 from .firefox import Firefoxes

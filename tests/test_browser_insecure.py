@@ -4,7 +4,7 @@ screen sharing; the person can still join to watch and chat. In English and in K
 
 from __future__ import annotations
 
-from noom.web.i18n import translate
+from noom.web.language import translate
 
 from .browser_fixtures import Browsers, has_chat, join, open_room, send_chat
 from .helpers import RunningServer

@@ -14,15 +14,15 @@ import aiohttp
 import pytest
 
 from noom.protocol import ErrorCode
-from noom.web import i18n
-from noom.web.i18n import LANG_COOKIE, LANGUAGES, catalog, choose_language, from_accept_language, translate
+from noom.web import language
+from noom.web.language import LANG_COOKIE, LANGUAGES, catalog, choose_language, from_accept_language, translate
 
 from .helpers import RunningServer
 
 WEB = Path(__file__).resolve().parent.parent / "web"
 TEMPLATES = sorted((WEB / "templates").glob("*.html"))
 SCRIPTS = sorted((WEB / "static" / "js").glob("*.js"))
-SERVER_CODE = sorted(path for path in WEB.glob("*.py") if path.name != "i18n.py")  # its docstring has examples
+SERVER_CODE = sorted(path for path in WEB.glob("*.py") if path.name != "language.py")  # its docstring: examples
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 FILE_NAME = re.compile(r"\.(html|js|css|json)$")  # "lobby.html" is a template, not a key
 # Error codes the browser client makes itself (static/js/client.js) besides the protocol's.
@@ -176,4 +176,4 @@ async def test_pages_speak_the_browsers_language_and_remember_the_switch(server:
 
 def test_catalog_loader_documents_how_to_add_a_key() -> None:
     # The lead adds other features' strings at merge: the loader says how.
-    assert "Adding a string" in (i18n.__doc__ or "")
+    assert "Adding a string" in (language.__doc__ or "")

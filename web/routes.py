@@ -12,7 +12,7 @@ from aiohttp import web
 from noom.protocol import ROOM_RE
 from noom.secret import CLIENT_COOKIE, SECRET_KEY
 from noom.web.assets import VENDOR, check_assets
-from noom.web.i18n import page_context, remember_language, request_language, translate
+from noom.web.language import page_context, remember_language, request_language, translate
 
 HERE = Path(__file__).parent
 

@@ -1,7 +1,7 @@
 // The page's words (DOM-free, tested with Node): ``t(key, params)`` looks a key up in the page's message
 // catalog (web/i18n/<lang>.json, the same files the server's templates use) and fills its {placeholders}.
 // The page's catalog arrives once, before anything is shown: catalog.js reads it from the page and calls
-// useCatalog (Node tests call it with a catalog file). How to add a key: see web/i18n.py's docstring.
+// useCatalog (Node tests call it with a catalog file). How to add a key: see web/language.py's docstring.
 
 let current = { lang: "en", messages: {} };
 
