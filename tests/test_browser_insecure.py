@@ -4,9 +4,12 @@ screen sharing; the person can still join to watch and chat. In English and in K
 
 from __future__ import annotations
 
+import pytest
+
 from noom.web.language import translate
 
-from .browser_fixtures import Browsers, has_chat, join, open_room, send_chat
+from .browser_fixtures import Browsers, has_chat, join, open_room, send_chat, visible
+from .firefox import Firefoxes, FirefoxPage
 from .helpers import RunningServer
 from .support import eventually
 from .test_browser_a11y import a11y_page, assert_no_serious_violations
@@ -72,3 +75,27 @@ async def test_the_insecure_context_note_in_korean(browsers: Browsers, make_serv
     await join(page, lan.url, "over-http-ko", "지민")
     assert await page.locator("#btn-share").is_hidden()
     assert await page.get_by_role("button", name=translate("ko", "chat.title")).is_visible()
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+async def test_firefox_over_plain_http_names_the_cause_in_both_languages(
+    lang: str, firefox: Firefoxes, make_server
+) -> None:
+    """Firefox too gives an insecure page no camera or microphone; the note says why in the chosen language."""
+    lan: RunningServer = await make_server(host=LAN_HOST)
+    page = await firefox.page(f"lan-{lang}")
+    await page.goto(f"{lan.url}/?lang={lang}")  # the lobby's switch, which the room page remembers
+    await open_room(page, lan.url, f"firefox-http-{lang}", "Fiona")
+    assert await page.evaluate("() => [window.isSecureContext, document.documentElement.lang]") == [False, lang]
+    await eventually(lambda: note_shown(page), "the device note is shown")
+    assert await page.evaluate("() => document.getElementById('device-note').textContent") == translate(
+        lang, "device.insecure"
+    )
+    await join(page, lan.url, f"firefox-http-{lang}", "Fiona")
+    assert not await visible(page, "#btn-share")
+    assert await visible(page, "#btn-chat")
+    assert page.errors == []
+
+
+async def note_shown(page: FirefoxPage) -> bool:
+    return await visible(page, "#device-note")
