@@ -6,13 +6,17 @@ Korean; Firefox follows the switch too."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
+
+from playwright.async_api import Page
 
 from noom.web.language import translate
 
-from .browser_fixtures import AnyPage, Browsers, join
+from .browser_fixtures import AnyPage, Browsers, assert_receiving, join
 from .firefox import Firefoxes
 from .helpers import RunningServer
 from .support import eventually
+from .test_browser_screenshots import SHOTS, SIZE, chromium_extra_args
 
 HANGUL = re.compile("[가-힣]")
 LANG_AND_HEADLINE = "() => [document.documentElement.lang, document.querySelector('h1').textContent]"
@@ -134,3 +138,31 @@ async def test_echo_page_in_korean(browsers: Browsers, make_server) -> None:
 
 async def verdict_in(page: AnyPage, texts: set[str]) -> bool:
     return await page.evaluate("() => document.getElementById('verdict').textContent") in texts
+
+
+async def test_screenshot_of_a_call_in_korean(browsers: Browsers, server: RunningServer, tmp_path: Path) -> None:
+    """The README's Korean screenshot: a two-person call with chat open, on pages switched to Korean."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    jimin, _ = await browsers.separate_page("jimin", chromium_extra_args(tmp_path), viewport=SIZE)
+    seojun = await browsers.page("seojun", locale="ko-KR")
+    await jimin.goto(server.url + "/?lang=ko")  # the lobby's switch
+    await join(jimin, server.url, "weekly-sync", "김지민")
+    await join(seojun, server.url, "weekly-sync", "박서준")
+    await assert_receiving(jimin, "박서준")
+    for page in (jimin, seojun):
+        await page.locator("#btn-chat").click()
+    await say(seojun, "안녕하세요! 화면 잘 보여요?")
+    await jimin.locator("#chat-list .chat-text").filter(has_text="화면 잘 보여요").wait_for()
+    await say(jimin, "네, 잘 보여요. 회의 시작할까요?")
+    await eventually(lambda: no_toasts(jimin), "the toasts have faded", timeout=15)
+    await jimin.screenshot(path=str(SHOTS / "korean.png"))
+    assert (SHOTS / "korean.png").stat().st_size > 10_000
+
+
+async def say(page: Page, text: str) -> None:
+    await page.fill("#chat-input", text)
+    await page.get_by_role("button", name=translate("ko", "chat.send_label")).click()
+
+
+async def no_toasts(page: AnyPage) -> bool:
+    return await page.evaluate("() => document.querySelectorAll('.toast').length === 0")

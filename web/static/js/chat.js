@@ -1,6 +1,6 @@
 // The call's chat: the message list (the join ack's history, then live messages), sending, and the unread
 // badge while the panel is closed. Links in messages are built as elements (ui.linkified), never as HTML.
-import { serverText, t } from "./i18n.js";
+import { lang, serverText, t } from "./i18n.js";
 import { unreadLabel } from "./text.js";
 import { el, linkified, show, toast } from "./ui.js";
 
@@ -33,7 +33,7 @@ export class Chat {
   /** Add a message; a ``live`` one from someone else counts as unread while the panel is closed. */
   show(message, live) {
     const mine = message.from === this.call.selfId;
-    const time = new Date(message.ts).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    const time = new Date(message.ts).toLocaleTimeString(lang(), { hour: "2-digit", minute: "2-digit" }); // the page's language
     const item = el(
       "li",
       { class: mine ? "mine" : "" },
