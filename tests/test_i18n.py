@@ -146,6 +146,7 @@ async def test_pages_speak_the_browsers_language_and_remember_the_switch(server:
         async with session.get(server.url + "/") as response:
             page = await response.text()
         assert '<html lang="en">' in page and "Video calls that just work." in page
+        assert "Accept-Language" in response.headers["Vary"]
         assert embedded_catalog(page)["lang"] == "en"
 
         async with session.get(server.url + "/r/demo", headers={"Accept-Language": "ko-KR,ko;q=0.9"}) as response:

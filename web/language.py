@@ -101,8 +101,12 @@ def page_context(request: web.Request) -> dict[str, object]:
 
 async def remember_language(request: web.Request, response: web.StreamResponse) -> None:
     """The switch's ``?lang=`` becomes a cookie, so every later page (and its script) speaks that language."""
+    if response.content_type != "text/html":
+        return
+    # A page's words depend on these: no cache may hand one person's language to another.
+    response.headers.add(hdrs.VARY, "Accept-Language, Cookie")
     chosen = request.query.get("lang")
-    if response.content_type != "text/html" or chosen not in LANGUAGES or request.cookies.get(LANG_COOKIE) == chosen:
+    if chosen not in LANGUAGES or request.cookies.get(LANG_COOKIE) == chosen:
         return
     # Written as a header: aiohttp (3.14) turns response.set_cookie() into headers before this hook runs.
     cookie = SimpleCookie()
