@@ -12,11 +12,12 @@ from playwright.async_api import Page
 
 from noom.web.language import translate
 
+# The module, not its names: a module-level chromium_extra_args would give every test here its cartoon camera.
+from . import test_browser_screenshots as screenshots
 from .browser_fixtures import AnyPage, Browsers, assert_receiving, join
 from .firefox import Firefoxes
 from .helpers import RunningServer
 from .support import eventually
-from .test_browser_screenshots import SHOTS, SIZE, chromium_extra_args
 
 HANGUL = re.compile("[가-힣]")
 LANG_AND_HEADLINE = "() => [document.documentElement.lang, document.querySelector('h1').textContent]"
@@ -142,10 +143,12 @@ async def verdict_in(page: AnyPage, texts: set[str]) -> bool:
 
 async def test_screenshot_of_a_call_in_korean(browsers: Browsers, server: RunningServer, tmp_path: Path) -> None:
     """The README's Korean screenshot: a two-person call with chat open, on pages switched to Korean."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    jimin, _ = await browsers.separate_page("jimin", chromium_extra_args(tmp_path), viewport=SIZE)
-    seojun = await browsers.page("seojun", locale="ko-KR")
-    await jimin.goto(server.url + "/?lang=ko")  # the lobby's switch
+    screenshots.SHOTS.mkdir(parents=True, exist_ok=True)
+    camera = screenshots.chromium_extra_args(tmp_path)
+    jimin, _ = await browsers.separate_page("jimin", camera, viewport=screenshots.SIZE)
+    seojun, _ = await browsers.separate_page("seojun", camera)
+    for page in (jimin, seojun):
+        await page.goto(server.url + "/?lang=ko")  # the lobby's switch
     await join(jimin, server.url, "weekly-sync", "김지민")
     await join(seojun, server.url, "weekly-sync", "박서준")
     await assert_receiving(jimin, "박서준")
@@ -155,8 +158,8 @@ async def test_screenshot_of_a_call_in_korean(browsers: Browsers, server: Runnin
     await jimin.locator("#chat-list .chat-text").filter(has_text="화면 잘 보여요").wait_for()
     await say(jimin, "네, 잘 보여요. 회의 시작할까요?")
     await eventually(lambda: no_toasts(jimin), "the toasts have faded", timeout=15)
-    await jimin.screenshot(path=str(SHOTS / "korean.png"))
-    assert (SHOTS / "korean.png").stat().st_size > 10_000
+    await jimin.screenshot(path=str(screenshots.SHOTS / "korean.png"))
+    assert (screenshots.SHOTS / "korean.png").stat().st_size > 10_000
 
 
 async def say(page: Page, text: str) -> None:
