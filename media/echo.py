@@ -16,6 +16,7 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Literal
 
 import av
 import msgspec
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 REPORT_LABEL = "echo-report"
 REPORT_EVERY = 1.0
 WINDOW = 2.0  # seconds of frames the frame rate and level are measured over
+# What can be wrong with what the bot receives (EchoReport.problem_codes).
+ProblemCode = Literal["no-video", "low-fps", "low-resolution", "no-audio", "silent", "high-loss"]
 LOW_FPS = 10.0
 LOW_WIDTH = 320
 HIGH_LOSS = 5.0
@@ -58,6 +61,9 @@ class EchoReport(msgspec.Struct):
     audio_loss_pct: float | None
     ok: bool
     problems: list[str]
+    # The same problems by name, in the same order, for a page that words them in its own language
+    # (web/i18n/: echo.problem_<code>, filled from the measurements above).
+    problem_codes: list[ProblemCode]
 
 
 class Meter:
@@ -160,28 +166,44 @@ class EchoTrack(MediaStreamTrack):
             self._reader.cancel()
 
 
-def problems(report_video: VideoReceived | None, report_audio: AudioReceived | None, loss: float | None) -> list[str]:
-    """What is wrong with what we receive, in words a person can act on."""
-    found = []
+def found_problems(
+    report_video: VideoReceived | None, report_audio: AudioReceived | None, loss: float | None
+) -> list[tuple[ProblemCode, str]]:
+    """What is wrong with what we receive: each problem's name and its words a person can act on."""
+    found: list[tuple[ProblemCode, str]] = []
     if report_video is None:
-        found.append("No video from your camera reaches the server: check that the camera is on and allowed.")
+        found.append(
+            ("no-video", "No video from your camera reaches the server: check that the camera is on and allowed.")
+        )
     else:
         if report_video.fps < LOW_FPS:
             found.append(
-                f"Your video reaches the server at only {report_video.fps:.0f} frames per second: "
-                "close other programs using the camera or the processor."
+                (
+                    "low-fps",
+                    f"Your video reaches the server at only {report_video.fps:.0f} frames per second: "
+                    "close other programs using the camera or the processor.",
+                )
             )
         if report_video.width < LOW_WIDTH:
             found.append(
-                f"Your video reaches the server at only {report_video.width}x{report_video.height}: "
-                "your connection or camera limits the picture."
+                (
+                    "low-resolution",
+                    f"Your video reaches the server at only {report_video.width}x{report_video.height}: "
+                    "your connection or camera limits the picture.",
+                )
             )
     if report_audio is None:
-        found.append("No audio from your microphone reaches the server: check that the microphone is allowed.")
+        found.append(
+            ("no-audio", "No audio from your microphone reaches the server: check that the microphone is allowed.")
+        )
     elif report_audio.silent:
-        found.append("We hear nothing from your microphone: is it muted, or is another microphone selected?")
+        found.append(
+            ("silent", "We hear nothing from your microphone: is it muted, or is another microphone selected?")
+        )
     if loss is not None and loss > HIGH_LOSS:
-        found.append(f"{loss:.0f}% of your packets are lost on the way to the server: your network is unreliable.")
+        found.append(
+            ("high-loss", f"{loss:.0f}% of your packets are lost on the way to the server: your network is unreliable.")
+        )
     return found
 
 
@@ -265,7 +287,7 @@ class EchoBot(Participant):
                         losses[stat.kind] = round(100 * max(0, d_lost) / (max(0, d_lost) + d_received), 1)
         video, audio = loop.video.meter.video(), loop.audio.meter.audio()
         worst = max((v for v in losses.values() if v is not None), default=None)
-        found = problems(video, audio, worst)
+        found = found_problems(video, audio, worst)
         return EchoReport(
             seconds=round(time.monotonic() - loop.started, 1),
             video=video,
@@ -273,7 +295,8 @@ class EchoBot(Participant):
             video_loss_pct=losses["video"],
             audio_loss_pct=losses["audio"],
             ok=not found,
-            problems=found,
+            problems=[text for _, text in found],
+            problem_codes=[code for code, _ in found],
         )
 
     async def _report_loop(self, loop: _Loopback) -> None:

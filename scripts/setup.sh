@@ -27,6 +27,8 @@ if ((want_system)); then
   fc-list 2>/dev/null | grep -qi dejavu || missing+=(fonts-dejavu-core)
   # Reactions are emoji: without a colour emoji font Chromium draws them as empty boxes (screenshots, tests).
   fc-list 2>/dev/null | grep -qi 'noto color emoji' || missing+=(fonts-noto-color-emoji)
+  # The Korean catalog (web/i18n/ko.json): without a CJK font Chromium draws Hangul as empty boxes.
+  fc-list 2>/dev/null | grep -qi 'noto sans cjk' || missing+=(fonts-noto-cjk)
   # The noise-suppression test's fake microphone: speech from espeak-ng, resampled by sox.
   command -v espeak-ng >/dev/null || missing+=(espeak-ng)
   command -v sox >/dev/null || missing+=(sox)

@@ -85,11 +85,16 @@ class Browsers:
         viewport: tuple[int, int] = (800, 520),
         bypass_csp: bool = False,
         noise_suppression: bool = False,
+        locale: str | None = None,
     ) -> Page:
         """A page in a new context. ``bypass_csp`` only for test tooling that must inject a script (axe-core);
-        ``noise_suppression`` for the tests about it (see ``_default_noise_suppression``)."""
+        ``noise_suppression`` for the tests about it (see ``_default_noise_suppression``); ``locale`` (say
+        "ko-KR") sets the browser's language and its Accept-Language (Playwright's default is en-US)."""
         context: BrowserContext = await self.browser.new_context(
-            viewport={"width": viewport[0], "height": viewport[1]}, device_scale_factor=1, bypass_csp=bypass_csp
+            viewport={"width": viewport[0], "height": viewport[1]},
+            device_scale_factor=1,
+            bypass_csp=bypass_csp,
+            **({"locale": locale} if locale else {}),
         )
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
         await _default_noise_suppression(context, noise_suppression)

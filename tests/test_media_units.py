@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from noom.media import layout, pattern
-from noom.media.echo import AudioReceived, VideoReceived, problems
+from noom.media.echo import AudioReceived, VideoReceived, found_problems
 from noom.media.probe import luma
 from noom.media.recorder import SLEW, Composer, Tile
 from noom.protocol import Peer
@@ -54,13 +54,16 @@ def test_grid_cells_tile_the_picture() -> None:
 
 
 def test_echo_report_words() -> None:
-    fine = problems(VideoReceived(640, 480, 30.0), AudioReceived(-20.0, False), 0.0)
+    fine = found_problems(VideoReceived(640, 480, 30.0), AudioReceived(-20.0, False), 0.0)
     assert fine == []
-    silent = problems(VideoReceived(640, 480, 30.0), AudioReceived(-90.0, True), 0.0)
-    assert len(silent) == 1 and "hear nothing" in silent[0]
-    nothing = problems(None, None, 12.0)
-    assert any("camera" in p for p in nothing) and any("microphone" in p for p in nothing)
-    assert any("12% of your packets" in p for p in nothing)
+    silent = found_problems(VideoReceived(640, 480, 30.0), AudioReceived(-90.0, True), 0.0)
+    assert len(silent) == 1 and silent[0][0] == "silent" and "hear nothing" in silent[0][1]
+    nothing = dict(found_problems(None, None, 12.0))
+    assert list(nothing) == ["no-video", "no-audio", "high-loss"]  # the page words them by these names
+    assert "camera" in nothing["no-video"] and "microphone" in nothing["no-audio"]
+    assert "12% of your packets" in nothing["high-loss"]
+    poor = dict(found_problems(VideoReceived(160, 120, 5.0), AudioReceived(-20.0, False), None))
+    assert list(poor) == ["low-fps", "low-resolution"] and "160x120" in poor["low-resolution"]
 
 
 async def test_echo_track_sends_the_newest_video_frame_and_skips_stale_ones() -> None:

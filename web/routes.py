@@ -12,6 +12,7 @@ from aiohttp import web
 from noom.protocol import ROOM_RE
 from noom.secret import CLIENT_COOKIE, SECRET_KEY
 from noom.web.assets import VENDOR, check_assets
+from noom.web.language import page_context, remember_language, request_language, translate
 
 HERE = Path(__file__).parent
 
@@ -72,7 +73,7 @@ async def _client_cookie(request: web.Request, response: web.StreamResponse) -> 
 
 @aiohttp_jinja2.template("lobby.html")
 async def lobby(request: web.Request) -> dict[str, object]:
-    return {}
+    return page_context(request)
 
 
 @aiohttp_jinja2.template("room.html")
@@ -80,23 +81,26 @@ async def room(request: web.Request) -> dict[str, object]:
     """Pre-join and call page of one room; the room name is checked here so a bad link says so at once."""
     name = request.match_info["room"]
     if not ROOM_RE.fullmatch(name):
-        raise web.HTTPNotFound(
-            text="No such room: room names are letters, digits, '-' and '_'. Go back to / and pick one."
-        )
-    return {"room": name}
+        raise web.HTTPNotFound(text=translate(request_language(request), "page.no_such_room"))
+    return {**page_context(request), "room": name}
 
 
 @aiohttp_jinja2.template("echo.html")
 async def echo(request: web.Request) -> dict[str, object]:
     """The camera and microphone test; a server without bots says so when the page asks for one."""
-    return {}
+    return page_context(request)
 
 
 def setup_web(app: web.Application) -> None:
     check_assets()  # a one-line MissingAssetsError now, rather than 404s in the browser later
-    aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+    )
     app.on_response_prepare.append(_security_headers)
     app.on_response_prepare.append(_client_cookie)
+    app.on_response_prepare.append(remember_language)
     app.router.add_get("/", lobby, name="lobby")
     app.router.add_get("/r/{room}", room, name="room")
     app.router.add_get("/echo", echo, name="echo")

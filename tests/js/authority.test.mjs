@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
+import "./catalog.mjs";
 import { currentRecording, NO_STATE, refusal, startedBy, stopRefusal } from "../../web/static/js/authority.js";
 
 const names = { "p-host": "Hana", "p-sam": "Sam" };

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 
 const JS = new URL("../../web/static/js/", import.meta.url);
-const DOM_FREE = ["authority", "client", "ice", "joining", "layout", "peers", "quality", "shortcuts", "sizing-math", "text"];
+const DOM_FREE = ["authority", "client", "i18n", "ice", "joining", "layout", "peers", "quality", "shortcuts", "sizing-math", "text"];
 const BROWSER = /\b(document|window|navigator|location|localStorage|sessionStorage|HTMLElement|RTCPeerConnection|MediaStream|ResizeObserver|IntersectionObserver|AudioContext|requestAnimationFrame)\b/;
 
 /** The code of a module without its comments (string contents stay; none of ours names a global). */

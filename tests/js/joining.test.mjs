@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
+import "./catalog.mjs";
 import { joinErrorText, randomRoom, roomPath, roomStatusText } from "../../web/static/js/joining.js";
 
 test("joinErrorText: our words for the codes we know, the server's reason for not-allowed, else its message", () => {

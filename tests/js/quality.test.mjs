@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
+import "./catalog.mjs";
 import { ActiveSpeaker, grade, quality, roundTrip, Speaking, SPEAKING_HOLD_MS } from "../../web/static/js/quality.js";
 
 const GOOD = { rtt: 40, loss: 0, fps: 30, state: "connected" };

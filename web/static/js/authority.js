@@ -1,14 +1,15 @@
 // Room authority's rules as the page shows them (DOM-free, tested with Node): what a refusal means in words,
 // who is host, which recording runs, who started it and who may stop it. The server decides; these only word it.
+import { serverText, t } from "./i18n.js";
 
 /** What a refused host or recording request means, in words. ``busy`` has several causes (no recorder on
  * this server, all recorders in use): the server's own sentence says which. */
 const REFUSED = {
-  "not-allowed": "Only the host can do that.",
-  "already-recording": "This call is already being recorded.",
-  "not-recording": "This call is not being recorded any more.",
-  "unknown-peer": "That person has already left.",
-  timeout: "The server did not answer. Check your connection and try again.",
+  "not-allowed": "refused.not_allowed",
+  "already-recording": "refused.already_recording",
+  "not-recording": "refused.not_recording",
+  "unknown-peer": "refused.unknown_peer",
+  timeout: "common.timeout",
 };
 
 /** A room state before the server sent one (servers before room authority never do). */
@@ -17,8 +18,8 @@ export const NO_STATE = { host: null, locked: false, waitingRoom: false, recordi
 /** The sentence for a refused request's ack: ours for the codes we know, else the server's, as a sentence. */
 export function refusal(ack) {
   const known = REFUSED[ack.error?.code];
-  if (known) return known;
-  const message = ack.error?.message || "that did not work: try again";
+  if (known) return t(known);
+  const message = serverText(ack.error, "refused.unknown");
   return message[0].toUpperCase() + message.slice(1) + (/[.!?]$/.test(message) ? "" : ".");
 }
 
@@ -36,12 +37,12 @@ export function stopRefusal({ recording, known, state, selfId, nameOf }) {
   const isHost = !!selfId && state.host === selfId;
   if (!recording || !known || isHost || (recording.by && recording.by === selfId)) return "";
   const starter = recording.by && recording.by !== state.host ? nameOf(recording.by) || recording.name : "";
-  return starter ? `Only the host or ${starter} can stop the recording` : "Only the host can stop the recording";
+  return starter ? t("rec.only_host_or", { name: starter }) : t("rec.only_host");
 }
 
 /** Who started ``recording``, for the REC badge: "you", their name, or "" when nobody says. */
 export function startedBy(recording, selfId, nameOf) {
   if (!recording) return "";
-  if (recording.by && recording.by === selfId) return "you";
+  if (recording.by && recording.by === selfId) return t("rec.by_you");
   return recording.by ? nameOf(recording.by) || recording.name : recording.name;
 }

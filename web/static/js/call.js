@@ -4,6 +4,7 @@
 // one PeerLink and one tile per remote peer from the client's peer table, re-joining after a reconnect, leaving.
 import { Chat } from "./chat.js";
 import { Controls } from "./controls.js";
+import { serverText, t } from "./i18n.js";
 import { IceRefresher } from "./ice.js";
 import { chooseFeatured, VIEWS } from "./layout.js";
 import { LocalMedia } from "./local-media.js";
@@ -161,7 +162,7 @@ export class Call {
     const entry = this.peers.get(peer.peerId);
     if (!entry) return;
     entry.tile.setState(entry.peer);
-    if (peer.hand && !before.hand) toast(`${entry.peer.name} raised their hand`);
+    if (peer.hand && !before.hand) toast(t("call.hand_raised", { name: entry.peer.name }));
     this.relayout();
     this.renderPeople();
   }
@@ -178,17 +179,17 @@ export class Call {
       "peer-joined": (peer) => {
         this.addPeer(peer, false);
         // With a room state, recording is announced by room-state (with who started it).
-        if (peer.role !== "recorder") toast(`${peer.name} joined`);
-        else if (!this.moderation.known) toast("Recording started");
+        if (peer.role !== "recorder") toast(t("call.joined", { name: peer.name }));
+        else if (!this.moderation.known) toast(t("rec.started"));
       },
       "peer-left": ({ peer, reason }) => {
         const entry = this.peers.get(peer.peerId);
         if (!entry) return;
         this.removePeer(peer.peerId);
         if (entry.peer.role === "recorder") {
-          if (!this.moderation.known) toast("Recording stopped"); // else room-state says so
-        } else if (reason === "removed") toast(`${entry.peer.name} was removed from the call`);
-        else toast(reason === "disconnected" ? `${entry.peer.name} lost connection` : `${entry.peer.name} left`);
+          if (!this.moderation.known) toast(t("rec.stopped")); // else room-state says so
+        } else if (reason === "removed") toast(t("call.was_removed", { name: entry.peer.name }));
+        else toast(t(reason === "disconnected" ? "call.lost_connection" : "call.left", { name: entry.peer.name }));
       },
       offer: (msg) => this.peers.get(msg.from)?.link.receive("offer", msg),
       answer: (msg) => this.peers.get(msg.from)?.link.receive("answer", msg),
@@ -203,7 +204,7 @@ export class Call {
       chat: (message) => this.chat.show(message, true),
       reaction: ({ from, emoji }) => this.peers.get(from)?.tile.showReaction(emoji),
       // The server closed this socket on purpose; socket.io-client does not reconnect after that.
-      closed: () => this.end("The server closed your connection to the call."),
+      closed: () => this.end(t("left.server_closed")),
       lost: (reason) => {
         console.info(`noom: signaling connection lost (${reason}); reconnecting`);
         show($("conn-banner"), true);
@@ -222,15 +223,15 @@ export class Call {
     if (!ack.ok && ack.error.code === "waiting") {
       // The room has a waiting room now: leave the queue (nobody would see us wait) and let Rejoin ask.
       await this.client.leave();
-      this.end("You were disconnected, and the host now lets people in from a waiting room. Press Rejoin to ask to come back in.", "You lost your connection");
+      this.end(t("left.now_waiting_room"), t("left.lost_title"));
       return;
     }
     if (!ack.ok) {
-      this.end(`You were disconnected and could not rejoin: ${ack.error.message}`, "You lost your connection");
+      this.end(t("left.could_not_rejoin", { reason: serverText(ack.error) }), t("left.lost_title"));
       return;
     }
     this.start(ack);
-    toast("Reconnected");
+    toast(t("call.reconnected"));
   }
 
   /** ``removed`` from the server: a host removed us or ended the call. The server disconnects this socket;
@@ -238,7 +239,7 @@ export class Call {
   removed(reason) {
     if (this.ended) return;
     const ended = reason === "ended";
-    this.end(ended ? "The host ended the call for everyone." : "The host removed you from the call.", ended ? "The call has ended" : "You were removed from the call");
+    this.end(ended ? t("left.host_ended") : t("left.host_removed"), ended ? t("left.ended_title") : t("left.removed_title"));
     this.client.socket.disconnect();
   }
 
@@ -295,12 +296,12 @@ export class Call {
   async react(emoji) {
     const ack = await this.client.request("reaction", { emoji });
     if (ack.ok) this.selfTile.showReaction(emoji);
-    else toast(`Your reaction was not sent: ${ack.error.message}`, "error", 4000);
+    else toast(t("call.reaction_failed", { reason: serverText(ack.error) }), "error", 4000);
   }
 
   // ---- leaving ------------------------------------------------------------------------------------
 
-  async leave(reason = "You left the call.", title = undefined) {
+  async leave(reason = t("left.you_left"), title = undefined) {
     if (this.ended) return;
     await this.client.leave();
     this.end(reason, title);

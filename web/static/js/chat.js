@@ -1,5 +1,6 @@
 // The call's chat: the message list (the join ack's history, then live messages), sending, and the unread
 // badge while the panel is closed. Links in messages are built as elements (ui.linkified), never as HTML.
+import { lang, serverText, t } from "./i18n.js";
 import { unreadLabel } from "./text.js";
 import { el, linkified, show, toast } from "./ui.js";
 
@@ -32,11 +33,11 @@ export class Chat {
   /** Add a message; a ``live`` one from someone else counts as unread while the panel is closed. */
   show(message, live) {
     const mine = message.from === this.call.selfId;
-    const time = new Date(message.ts).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    const time = new Date(message.ts).toLocaleTimeString(lang(), { hour: "2-digit", minute: "2-digit" }); // the page's language
     const item = el(
       "li",
       { class: mine ? "mine" : "" },
-      el("div", { class: "chat-meta" }, el("strong", { text: mine ? "You" : message.name }), el("time", { text: time })),
+      el("div", { class: "chat-meta" }, el("strong", { text: mine ? t("chat.you") : message.name }), el("time", { text: time })),
       el("p", { class: "chat-text" }, ...linkified(message.text)),
     );
     const list = $("chat-list");
@@ -47,7 +48,7 @@ export class Chat {
       const badge = $("unread");
       badge.textContent = unreadLabel(this.unread);
       show(badge, true);
-      $("btn-chat").setAttribute("aria-label", `Chat, ${this.unread} unread`);
+      $("btn-chat").setAttribute("aria-label", t("chat.unread", { count: this.unread }));
       toast(`${message.name}: ${message.text.slice(0, 80)}`);
     }
   }
@@ -55,7 +56,7 @@ export class Chat {
   async send(text) {
     const ack = await this.call.client.request("chat", { text });
     if (ack.ok) this.show(ack.message, false);
-    else toast(ack.error.message, "error");
+    else toast(serverText(ack.error), "error");
     return ack.ok;
   }
 
@@ -63,7 +64,7 @@ export class Chat {
   read() {
     this.unread = 0;
     show($("unread"), false);
-    $("btn-chat").setAttribute("aria-label", "Chat");
+    $("btn-chat").setAttribute("aria-label", t("chat.title"));
     $("chat-input").focus();
   }
 }

@@ -5,6 +5,7 @@ import { fillPicker } from "./devices.js";
 import { rememberNoiseSuppression } from "./noise.js";
 import { roomPath } from "./joining.js";
 import { escapeTarget, shortcutFor } from "./shortcuts.js";
+import { t } from "./i18n.js";
 import { setIcon, show, toast } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
@@ -108,8 +109,8 @@ export class Controls {
     const speaker = this.call.view === "speaker";
     const button = $("btn-view");
     button.setAttribute("aria-pressed", String(speaker));
-    button.setAttribute("aria-label", "Speaker view");
-    button.dataset.tip = speaker ? "Back to the grid" : "Speaker view: the person talking, large";
+    button.setAttribute("aria-label", t("bar.speaker_view"));
+    button.dataset.tip = speaker ? t("bar.grid_tip") : t("bar.speaker_view_tip");
     button.classList.toggle("active", speaker);
     setIcon(button, speaker ? "layout-grid" : "presentation");
   }
@@ -128,9 +129,9 @@ export class Controls {
     const link = location.origin + roomPath(this.call.room);
     try {
       await navigator.clipboard.writeText(link);
-      toast(`Invite link copied: ${link}`);
+      toast(t("bar.invite_copied", { link }));
     } catch {
-      toast(`Share this link to invite people: ${link}`, "info", 8000);
+      toast(t("bar.invite_share", { link }), "info", 8000);
     }
   }
 }

@@ -1,4 +1,5 @@
 // Cameras, microphones and speakers: acquiring them with plain-words errors, listing them, metering the mic.
+import { t } from "./i18n.js";
 
 /** Why we ended up without some device, in words a person can act on. */
 export class DeviceProblem {
@@ -10,18 +11,16 @@ export class DeviceProblem {
 
 const MESSAGES = {
   // Browsers give camera, microphone and screen sharing only to secure pages: https, or http on localhost.
-  insecure:
-    "Your browser blocks the camera and microphone here because this page is not secure (plain http on an address other than localhost). To use them, open this server's https:// address, or start the server with --tls-self-signed. You can still join to watch and chat.",
-  denied:
-    "Noom is not allowed to use your camera or microphone. Allow them in your browser's site settings (the icon left of the address) and reload, or join without them to watch and chat.",
-  "no-camera": "No camera found: you will join with audio only. Plug one in and pick it under Settings any time.",
-  "no-mic": "No microphone found: others will not hear you, but you can still see them and chat.",
-  "no-devices": "No camera or microphone found: you can still join to watch and chat.",
-  busy: "Your camera or microphone is being used by another app. Close that app and reload, or join without them.",
+  insecure: () => t("device.insecure"),
+  denied: () => t("device.denied"),
+  "no-camera": () => t("device.no_camera"),
+  "no-mic": () => t("device.no_mic"),
+  "no-devices": () => t("device.no_devices"),
+  busy: () => t("device.busy"),
 };
 
 function problem(kind) {
-  return new DeviceProblem(kind, MESSAGES[kind]);
+  return new DeviceProblem(kind, MESSAGES[kind]());
 }
 
 /**
@@ -86,6 +85,9 @@ export async function getMic(micId) {
   return stream.getAudioTracks()[0];
 }
 
+// A device without a label (before the browser allows it): "Camera 1".
+const DEVICE_NUMBERED = { videoinput: "devices.camera_n", audioinput: "devices.microphone_n", audiooutput: "devices.speaker_n" };
+
 /** Fill a <select> with the devices of one kind, keeping `current` selected. */
 export async function fillPicker(select, kind, current) {
   const devices = (await navigator.mediaDevices?.enumerateDevices?.()) || [];
@@ -94,20 +96,20 @@ export async function fillPicker(select, kind, current) {
   mine.forEach((device, index) => {
     const option = document.createElement("option");
     option.value = device.deviceId;
-    option.textContent = device.label || `${kind.replace("input", "").replace("output", "")} ${index + 1}`;
+    option.textContent = device.label || t(DEVICE_NUMBERED[kind], { number: index + 1 });
     if (device.deviceId === current) option.selected = true;
     select.append(option);
   });
   if (!mine.length) {
     const option = document.createElement("option");
-    option.textContent = kind === "audiooutput" ? "System default" : "None found";
+    option.textContent = kind === "audiooutput" ? t("devices.system_default") : t("devices.none_found");
     option.value = "";
     select.append(option);
   }
   select.disabled = mine.length < (kind === "audiooutput" ? 1 : 1);
   if (kind === "audiooutput" && !("setSinkId" in HTMLMediaElement.prototype)) {
     select.disabled = true;
-    select.title = "This browser plays sound through the system's default speaker";
+    select.title = t("devices.no_speaker_choice");
   }
 }
 

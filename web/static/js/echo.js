@@ -2,8 +2,10 @@
 // "echo-start"; the test belongs to this socket and ends when it goes), join that room on the same socket,
 // send the bot our camera and microphone, and show what comes back: the echoed video, our voice on request, the round trip's
 // stats and the bot's report of what the server received (over the "echo-report" data channel).
+import "./catalog.js";
+import { serverText, t } from "./i18n.js";
 import { PeerLink } from "./mesh.js";
-import { roundTrip } from "./quality.js";
+import { echoProblems, roundTrip } from "./quality.js";
 import { connectClient } from "./socket.js";
 
 const $ = (id) => document.getElementById(id);
@@ -39,24 +41,24 @@ function showReport(report) {
   const ready = report.seconds >= 3; // give the first frames time to arrive before judging
   verdict.classList.toggle("ok", ready && report.ok);
   verdict.classList.toggle("bad", ready && !report.ok);
-  if (!ready) verdict.textContent = "Checking what the server receives…";
-  else if (report.ok) verdict.textContent = "Your camera and mic reach the server fine.";
-  else verdict.textContent = "Something is wrong with what the server receives:";
+  if (!ready) verdict.textContent = t("echo.verdict_checking");
+  else if (report.ok) verdict.textContent = t("echo.verdict_ok");
+  else verdict.textContent = t("echo.verdict_bad");
   problemList.replaceChildren();
+  const video = report.video;
+  const audio = report.audio;
+  const loss = [report.video_loss_pct, report.audio_loss_pct].filter((v) => v !== null);
   if (ready) {
-    for (const problem of report.problems) {
+    for (const problem of echoProblems(report)) {
       const li = document.createElement("li");
       li.textContent = problem;
       problemList.append(li);
     }
   }
-  const video = report.video;
-  const audio = report.audio;
-  const loss = [report.video_loss_pct, report.audio_loss_pct].filter((v) => v !== null);
   fillList($("server-stats"), [
-    ["Camera", video ? `${video.width}×${video.height} at ${video.fps.toFixed(0)} frames per second` : "nothing received"],
-    ["Microphone", audio ? (audio.silent ? `silent (${audio.dbfs} dBFS)` : `${audio.dbfs} dBFS`) : "nothing received"],
-    ["Packet loss", loss.length ? `${Math.max(...loss).toFixed(1)}%` : "—"],
+    [t("devices.camera"), video ? t("echo.video_received", { width: video.width, height: video.height, fps: video.fps.toFixed(0) }) : t("echo.nothing")],
+    [t("devices.microphone"), audio ? (audio.silent ? t("echo.silent", { dbfs: audio.dbfs }) : `${audio.dbfs} dBFS`) : t("echo.nothing")],
+    [t("echo.packet_loss"), loss.length ? `${Math.max(...loss).toFixed(1)}%` : "—"],
   ]);
 }
 
@@ -66,60 +68,60 @@ async function showStats(pc) {
   const now = roundTrip((await pc.getStats()).values(), previous, performance.now());
   const video = now.video;
   fillList($("stats"), [
-    ["Round-trip time", now.rtt === null ? "—" : `${now.rtt.toFixed(0)} ms`],
-    ["Sending", `${now.upKbps.toFixed(0)} kbit/s`],
-    ["Receiving", `${now.downKbps.toFixed(0)} kbit/s`],
-    ["Packets lost on the way back", now.lossPct === null ? "—" : `${now.lossPct.toFixed(1)}%`],
-    ["Echoed video", video && video.frameWidth ? `${video.frameWidth}×${video.frameHeight}` : "—"],
-    ["Echoed frame rate", video && video.framesPerSecond !== undefined ? `${video.framesPerSecond} fps` : "—"],
+    [t("echo.rtt"), now.rtt === null ? "—" : `${now.rtt.toFixed(0)} ms`],
+    [t("echo.sending"), `${now.upKbps.toFixed(0)} kbit/s`],
+    [t("echo.receiving"), `${now.downKbps.toFixed(0)} kbit/s`],
+    [t("echo.lost_back"), now.lossPct === null ? "—" : `${now.lossPct.toFixed(1)}%`],
+    [t("echo.echoed_video"), video && video.frameWidth ? `${video.frameWidth}×${video.frameHeight}` : "—"],
+    [t("echo.echoed_fps"), video && video.framesPerSecond !== undefined ? `${video.framesPerSecond} fps` : "—"],
   ]);
   previous = now.sample;
 }
 
 async function start() {
   startButton.disabled = true;
-  setStatus("Asking for your camera and microphone…");
+  setStatus(t("echo.asking"));
   let stream;
   try {
     stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
   } catch (err) {
-    setStatus(`We could not use your camera or microphone (${err.name}): allow them for this site and try again.`, true);
+    setStatus(t("echo.devices_failed", { reason: err.name }), true);
     startButton.disabled = false;
     return;
   }
   localVideo.srcObject = stream;
-  setStatus("Starting an echo test on the server…");
+  setStatus(t("echo.starting"));
   const client = connectClient();
   session = { client, link: null, stream, timer: null, started: false };
-  const name = localStorage.getItem("noom.name") || "Echo test";
+  const name = localStorage.getItem("noom.name") || t("echo.default_name");
   client.on("connect_error", () => {
-    if (session && !session.started) setStatus("We cannot reach the server: still trying…", true);
+    if (session && !session.started) setStatus(t("echo.unreachable"), true);
   });
   client.on("connect", async () => {
     if (!session) return;
     if (session.started) {
       // A reconnect: the test belonged to our old socket, so the server ended it when that one dropped.
       stop();
-      setStatus("The connection to the server was lost, which ended the test: start it again.", true);
+      setStatus(t("echo.lost"), true);
       return;
     }
     session.started = true;
-    setStatus("Starting an echo test on the server…");
+    setStatus(t("echo.starting"));
     const echo = await client.request("echo-start", {});
     if (!echo.ok) {
       stop();
-      setStatus(echo.error.code === "timeout" ? "The server did not answer: check your connection and try again." : echo.error.message, true);
+      setStatus(echo.error.code === "timeout" ? t("echo.timeout") : serverText(echo.error), true);
       return;
     }
     // No re-join after a reconnect: the test ends with this socket (see above).
     const ack = await client.join({ room: echo.room, name, password: echo.password }, { rejoin: false });
     if (!ack.ok) {
-      setStatus(`Could not join the echo test: ${ack.error.message}`, true);
+      setStatus(t("echo.join_failed", { reason: serverText(ack.error) }), true);
       return;
     }
     const bot = [...client.peers.values()].find((p) => p.role === "echo");
     if (!bot) {
-      setStatus("The echo test ended before it started: press Stop and start again.", true);
+      setStatus(t("echo.ended_early"), true);
       return;
     }
     // We offer, toward a bot as a polite peer; ICE servers only from the server (with none, host candidates).
@@ -134,8 +136,8 @@ async function start() {
         for (const media of [echoedVideo, echoedAudio]) if (media.srcObject !== remote) media.srcObject = remote;
       },
       onState: (state) => {
-        if (state === "connected") setStatus("Connected: this is you, back from the server.");
-        else if (state === "failed") setStatus("The media connection to the server failed: your network may block it.", true);
+        if (state === "connected") setStatus(t("echo.connected"));
+        else if (state === "failed") setStatus(t("echo.failed"), true);
       },
     });
     session.link = link;
@@ -145,11 +147,11 @@ async function start() {
     for (const kind of ["offer", "answer", "ice"]) client.on(kind, (message) => message.from === bot.peerId && link.receive(kind, message));
     client.on("peer-left", ({ peer }) => {
       if (peer.peerId === bot.peerId) {
-        setStatus("The echo test has ended. Start it again whenever you like.");
+        setStatus(t("echo.ended"));
         stop();
       }
     });
-    setStatus("Connecting to the echo test…");
+    setStatus(t("echo.connecting"));
     session.timer = setInterval(() => showStats(link.pc).catch(() => {}), 1000);
     playbackButton.disabled = false;
   });
@@ -177,17 +179,17 @@ function stop() {
 function setPlayback(on) {
   echoedAudio.muted = !on;
   playbackButton.setAttribute("aria-pressed", String(on));
-  playbackButton.textContent = on ? "Stop playing my voice" : "Play my voice back";
+  playbackButton.textContent = on ? t("echo.playback_stop") : t("echo.playback");
 }
 
 echoedAudio.muted = true; // your own voice only when asked: it echoes through speakers
 startButton.addEventListener("click", start);
 stopButton.addEventListener("click", () => {
   stop();
-  setStatus("Test stopped.");
+  setStatus(t("echo.stopped"));
 });
 playbackButton.addEventListener("click", () => {
   setPlayback(echoedAudio.muted);
-  if (!echoedAudio.muted) setStatus("Playing your voice back: use headphones, or you will hear an echo.");
+  if (!echoedAudio.muted) setStatus(t("echo.playing"));
 });
 window.addEventListener("pagehide", stop);

@@ -1,26 +1,27 @@
 // The lobby's and pre-join page's words (DOM-free, tested with Node): why a join was refused, who is in the
 // room, a readable random room name and the path to a room.
+import { serverText, t } from "./i18n.js";
 
 const ERRORS = {
-  "room-full": "This room is full. Ask someone to leave, try again in a moment, or start another room from the lobby.",
-  "wrong-password": "That password is not right. Check it with whoever invited you and try again.",
-  "rate-limited": "Too many attempts in a short time. Wait a few seconds and try again.",
-  timeout: "The server did not answer. Check your connection and try again.",
-  "room-locked": "The host has locked this room: nobody new can join. Ask the host to unlock it, then try again.",
+  "room-full": () => t("join.room_full"),
+  "wrong-password": () => t("join.wrong_password"),
+  "rate-limited": () => t("join.rate_limited"),
+  timeout: () => t("common.timeout"),
+  "room-locked": () => t("join.room_locked"),
   // The server says why (removed a moment ago, say, and for how long).
-  "not-allowed": (message) => `You cannot join this call now: ${message || "ask the host"}.`.replace(/\.\.$/, "."),
+  "not-allowed": (message) => t("join.not_allowed", { reason: serverText({ message }, "join.ask_host") }).replace(/\.\.$/, "."),
 };
 
 /** A refused join's error ({code, message}) in words: ours for the codes we know, else the server's. */
 export function joinErrorText({ code, message }) {
   const known = ERRORS[code];
-  return typeof known === "function" ? known(message) : known || message;
+  return known ? known(message) : serverText({ code, message });
 }
 
 /** What the pre-join page says about the room from its entry in the ``rooms`` list (undefined: not there). */
 export function roomStatusText(info) {
-  if (!info) return "no one here yet: you will start the call";
-  return `${info.count} ${info.count === 1 ? "person" : "people"} in the call${info.locked ? " · password protected" : ""}`;
+  if (!info) return t("join.nobody_here");
+  return t("join.in_call", { count: info.count }) + (info.locked ? t("join.password_protected_suffix") : "");
 }
 
 const ADJECTIVES = ["bright", "calm", "swift", "sunny", "brave", "quiet", "lucky", "clever", "gentle", "bold", "merry", "keen"];

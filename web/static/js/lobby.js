@@ -1,4 +1,6 @@
 // The lobby: remember the name, pick or generate a room, and show the live room list (protocol `rooms`).
+import "./catalog.js";
+import { t } from "./i18n.js";
 import { randomRoom, roomPath } from "./joining.js";
 import { connectClient } from "./socket.js";
 import { el, icon } from "./ui.js";
@@ -27,7 +29,7 @@ function render(rooms) {
   if (!rooms.length) {
     const li = document.createElement("li");
     li.className = "empty";
-    li.textContent = "No rooms yet: start one.";
+    li.textContent = t("lobby.no_rooms");
     list.append(li);
     return;
   }
@@ -39,8 +41,8 @@ function render(rooms) {
       el(
         "span",
         { class: "meta" },
-        locked ? el("span", { class: "locked", title: "Password protected" }, icon("lock", "small"), "Password") : null,
-        el("span", { class: "count", title: `${count} ${count === 1 ? "person" : "people"} in the call` }, icon("users", "small"), String(count)),
+        locked ? el("span", { class: "locked", title: t("lobby.password_protected") }, icon("lock", "small"), t("lobby.password")) : null,
+        el("span", { class: "count", title: t("lobby.in_call", { count }) }, icon("users", "small"), String(count)),
       ),
     );
     list.append(el("li", {}, link));

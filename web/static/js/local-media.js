@@ -2,6 +2,7 @@
 // (replaceTrack, no renegotiation), noise suppression of what the microphone sends, the self tile and the
 // bar's mic / camera / share / hand buttons.
 import { getCamera, getMic, LevelMeter } from "./devices.js";
+import { t } from "./i18n.js";
 import { suppressNoise } from "./noise.js";
 import { setIcon, toast } from "./ui.js";
 
@@ -62,7 +63,7 @@ export class LocalMedia {
     if (!want || this.noise) return;
     const result = await suppressNoise(mic);
     if (!result.suppressed) {
-      toast("Noise suppression cannot run in this browser: your microphone is sent as it is.", "info", 6000);
+      toast(t("call.noise_unavailable"), "info", 6000);
       return;
     }
     if (mic !== this.micTrack || !this.noiseSuppression) {
@@ -109,23 +110,23 @@ export class LocalMedia {
     const micOn = this.audioOn && this.hasAudio();
     mic.setAttribute("aria-pressed", String(micOn));
     mic.classList.toggle("off", !micOn);
-    mic.dataset.tip = micOn ? "Mute (M)" : "Unmute (M)";
+    mic.dataset.tip = micOn ? t("bar.mute_tip") : t("bar.unmute_tip");
     setIcon(mic, micOn ? "mic" : "mic-off");
     const cam = $("btn-cam");
     const camOn = this.videoOn && !!this.camTrack;
     cam.setAttribute("aria-pressed", String(camOn));
     cam.classList.toggle("off", !camOn);
-    cam.dataset.tip = camOn ? "Turn camera off (V)" : "Turn camera on (V)";
+    cam.dataset.tip = camOn ? t("bar.cam_off_tip") : t("bar.cam_on_tip");
     setIcon(cam, camOn ? "video" : "video-off");
     const share = $("btn-share");
     share.setAttribute("aria-pressed", String(!!this.screenTrack));
     share.classList.toggle("active", !!this.screenTrack);
-    share.dataset.tip = this.screenTrack ? "Stop sharing (S)" : "Share your screen (S)";
+    share.dataset.tip = this.screenTrack ? t("bar.stop_share_tip") : t("bar.share_tip");
     setIcon(share, this.screenTrack ? "monitor-off" : "monitor-up");
     const hand = $("btn-hand");
     hand.setAttribute("aria-pressed", String(this.hand));
     hand.classList.toggle("active", this.hand);
-    hand.dataset.tip = this.hand ? "Lower hand (H)" : "Raise hand (H)";
+    hand.dataset.tip = this.hand ? t("bar.lower_hand_tip") : t("bar.hand_tip");
     this.call.relayout();
     this.call.renderPeople();
   }
@@ -151,7 +152,7 @@ export class LocalMedia {
       try {
         this.micTrack = await getMic(this.micId);
       } catch {
-        toast("No microphone is available. Plug one in or allow it in the browser's site settings.", "error", 6000);
+        toast(t("call.no_mic"), "error", 6000);
         return;
       }
       this.stream.addTrack(this.micTrack);
@@ -180,7 +181,7 @@ export class LocalMedia {
       try {
         this.camTrack = await getCamera(this.cameraId);
       } catch {
-        toast("No camera is available. Plug one in or allow it in the browser's site settings.", "error", 6000);
+        toast(t("call.no_camera"), "error", 6000);
         return;
       }
       this.stream.addTrack(this.camTrack);
@@ -236,21 +237,21 @@ export class LocalMedia {
       }
       localStorage.setItem(`noom.${kind}`, deviceId);
     } catch (error) {
-      toast(`Could not switch to that device (${error.name || error}). Pick another one.`, "error", 6000);
+      toast(t("call.switch_failed", { reason: error.name || error }), "error", 6000);
     }
   }
 
   async toggleShare() {
     if (this.screenTrack) return this.stopShare();
     if (!navigator.mediaDevices?.getDisplayMedia) {
-      toast("This browser cannot share the screen. Try a desktop browser such as Chrome, Edge or Firefox.", "error", 6000);
+      toast(t("call.no_share"), "error", 6000);
       return;
     }
     let stream;
     try {
       stream = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 15, max: 30 } }, audio: false });
     } catch (error) {
-      if (error.name !== "NotAllowedError") toast("Screen sharing did not start. Try again.", "error");
+      if (error.name !== "NotAllowedError") toast(t("call.share_failed"), "error");
       return;
     }
     this.screenTrack = stream.getVideoTracks()[0];
@@ -260,7 +261,7 @@ export class LocalMedia {
     await this.sendVideo();
     this.announce({ screen: true });
     this.render();
-    toast("You are presenting your screen");
+    toast(t("call.presenting"));
   }
 
   async stopShare() {

@@ -3,6 +3,7 @@
 // person a host action affects, and the notices of recording (recording.js has its badge and button). The
 // server decides; this only shows and asks (the words are authority.js's).
 import { NO_STATE, refusal } from "./authority.js";
+import { t } from "./i18n.js";
 import { handQueue } from "./peers.js";
 import { confirmAction, el, icon, show, toast } from "./ui.js";
 
@@ -44,17 +45,17 @@ export class Moderation {
     this.state = { ...NO_STATE, ...state };
     const self = this.call.selfId;
     if (this.state.host !== before.host && this.state.host) {
-      if (this.state.host === self) toast("You are now the host. Your host controls are in the People panel.");
-      else if (before.host === self) toast(`${this.nameOf(this.state.host) || "Someone else"} is now the host`);
+      if (this.state.host === self) toast(t("host.you_are_host"));
+      else if (before.host === self) toast(t("host.new_host", { name: this.nameOf(this.state.host) || t("host.someone_else") }));
     }
     if (!this.state.host || this.state.host !== self) this.waiting = [];
     if (this.state.locked !== before.locked)
-      toast(this.state.locked ? "The room is locked: nobody new can join" : "The room is unlocked");
+      toast(this.state.locked ? t("host.locked_notice") : t("host.unlocked_notice"));
     if (this.state.waitingRoom !== before.waitingRoom)
-      toast(this.state.waitingRoom ? "Waiting room on: the host lets newcomers in" : "Waiting room off");
+      toast(this.state.waitingRoom ? t("host.waiting_room_on") : t("host.waiting_room_off"));
     const rec = this.state.recording;
-    if (rec && !before.recording) toast(rec.by === self ? "You started recording" : `${rec.name || "Someone"} started recording`);
-    else if (!rec && before.recording) toast("Recording stopped");
+    if (rec && !before.recording) toast(rec.by === self ? t("rec.you_started") : t("rec.someone_started", { name: rec.name || t("rec.someone") }));
+    else if (!rec && before.recording) toast(t("rec.stopped"));
     this.render();
   }
 
@@ -64,9 +65,9 @@ export class Moderation {
     this.waiting = Array.isArray(waiting) ? waiting : [];
     for (const person of this.waiting) {
       if (seen.has(person.id)) continue;
-      toast(`${person.name} is waiting to join`, "info", 10000, [
-        { label: "Admit", ariaLabel: `Admit ${person.name}`, run: () => this.admit(person) },
-        { label: "Show", ariaLabel: "Show the waiting list", run: () => this.call.controls.togglePanel("people", true) },
+      toast(t("host.is_waiting", { name: person.name }), "info", 10000, [
+        { label: t("host.admit"), ariaLabel: t("host.admit_name", { name: person.name }), run: () => this.admit(person) },
+        { label: t("host.show"), ariaLabel: t("host.show_waiting"), run: () => this.call.controls.togglePanel("people", true) },
       ]);
     }
     this.render();
@@ -79,22 +80,22 @@ export class Moderation {
       waiting: ({ waiting }) => this.setWaiting(waiting),
       muted: ({ kind }) => {
         this.call.local.turnOff(kind);
-        toast(kind === "video" ? "The host turned off your camera" : "The host muted your microphone", "info", 6000);
+        toast(kind === "video" ? t("host.turned_off_camera") : t("host.muted_mic"), "info", 6000);
       },
       "unmute-request": ({ kind }) => {
         const video = kind === "video";
         const local = this.call.local;
         if (video ? local.videoOn && local.camTrack : local.audioOn && local.hasAudio()) return;
-        toast(video ? "The host asks you to turn on your camera" : "The host asks you to unmute your microphone", "info", 15000, [
+        toast(video ? t("host.asks_camera") : t("host.asks_unmute"), "info", 15000, [
           video
-            ? { label: "Turn camera on", run: () => !local.videoOn && local.toggleCamera() }
-            : { label: "Unmute", run: () => !(local.audioOn && local.hasAudio()) && local.toggleMic() },
+            ? { label: t("host.turn_camera_on"), run: () => !local.videoOn && local.toggleCamera() }
+            : { label: t("host.unmute"), run: () => !(local.audioOn && local.hasAudio()) && local.toggleMic() },
         ]);
       },
       removed: ({ reason }) => this.call.removed(reason),
       "hand-lowered": ({ by }) => {
         this.call.local.handLowered();
-        toast(`${by} lowered your hand`, "info", 6000);
+        toast(t("host.lowered_your_hand", { name: by }), "info", 6000);
       },
     };
   }
@@ -115,26 +116,26 @@ export class Moderation {
 
   async remove(peer) {
     const sure = await confirmAction({
-      title: `Remove ${peer.name}?`,
-      text: `${peer.name} leaves the call at once and cannot join this room again for a while.`,
-      ok: "Remove",
+      title: t("host.remove_title", { name: peer.name }),
+      text: t("host.remove_text", { name: peer.name }),
+      ok: t("host.remove"),
     });
-    if (sure) await this.request("remove", { peerId: peer.peerId }, `${peer.name} was removed from the call`);
+    if (sure) await this.request("remove", { peerId: peer.peerId }, t("call.was_removed", { name: peer.name }));
   }
 
   async endForAll() {
     const sure = await confirmAction({
-      title: "End the call for everyone?",
-      text: "Everyone in this call is disconnected and the room closes.",
-      ok: "End call for everyone",
+      title: t("host.end_title"),
+      text: t("host.end_text"),
+      ok: t("host.end_all"),
     });
     if (!sure) return;
     // The server takes us out of the room too.
-    if (await this.request("end", {})) this.call.end("You ended the call for everyone.", "The call has ended");
+    if (await this.request("end", {})) this.call.end(t("left.you_ended"), t("left.ended_title"));
   }
 
   admit(person) {
-    return this.request("admit", { id: person.id }, `${person.name} is coming in`);
+    return this.request("admit", { id: person.id }, t("host.coming_in", { name: person.name }));
   }
 
   decline(person) {
@@ -166,20 +167,20 @@ export class Moderation {
       "span",
       { class: "person-actions" },
       peer.audio
-        ? action("mute-audio", `Mute ${name}`, "mic-off", () => this.mute(peer, "audio"))
-        : action("ask-audio", `Ask ${name} to unmute`, "mic", () =>
-            this.request("ask-unmute", { peerId: peer.peerId, kind: "audio" }, `Asked ${name} to unmute`),
+        ? action("mute-audio", t("host.mute_name", { name }), "mic-off", () => this.mute(peer, "audio"))
+        : action("ask-audio", t("host.ask_unmute_name", { name }), "mic", () =>
+            this.request("ask-unmute", { peerId: peer.peerId, kind: "audio" }, t("host.asked_unmute", { name })),
           ),
       peer.video
-        ? action("mute-video", `Stop ${name}'s camera`, "video-off", () => this.mute(peer, "video"))
+        ? action("mute-video", t("host.stop_camera_name", { name }), "video-off", () => this.mute(peer, "video"))
         : null,
       peer.hand
-        ? action("lower-hand", `Lower ${name}'s hand`, "hand", () =>
+        ? action("lower-hand", t("host.lower_hand_name", { name }), "hand", () =>
             this.request("lower-hand", { peerId: peer.peerId }).then((ok) => ok && this.call.client.applyMedia({ peerId: peer.peerId, hand: false, handAt: null })),
           )
         : null,
-      action("host", `Make ${name} host`, "crown", () => this.request("host", { peerId: peer.peerId })),
-      action("remove", `Remove ${name}`, "user-x", () => this.remove(peer), "danger"),
+      action("host", t("host.make_host_name", { name }), "crown", () => this.request("host", { peerId: peer.peerId })),
+      action("remove", t("host.remove_name", { name }), "user-x", () => this.remove(peer), "danger"),
     );
   }
 
@@ -203,7 +204,7 @@ export class Moderation {
     const places = handQueue(everyone);
     const rows = [...everyone.filter((p) => places.has(p.peerId)).sort((a, b) => places.get(a.peerId) - places.get(b.peerId)), ...everyone.filter((p) => !places.has(p.peerId))];
     const items = rows.map((p) => {
-      const label = p.you ? `${p.name} (you)` : p.role === "recorder" ? `${p.name} (recorder)` : p.name;
+      const label = p.you ? t("people.you", { name: p.name }) : p.role === "recorder" ? t("people.recorder", { name: p.name }) : p.name;
       return el(
         "li",
         { dataset: { peerId: p.peerId || "self" } },
@@ -211,12 +212,12 @@ export class Moderation {
           "span",
           { class: "person-who" },
           el("span", { class: "person-name", text: label }),
-          this.state.host && p.peerId === this.state.host ? el("span", { class: "host-badge", text: "Host" }) : null,
+          this.state.host && p.peerId === this.state.host ? el("span", { class: "host-badge", text: t("people.host") }) : null,
         ),
         el(
           "span",
           { class: "person-icons" },
-          p.hand ? el("span", { class: "hand-place-row", role: "img", "aria-label": `Hand raised, number ${places.get(p.peerId)}`, title: "Hand raised" }, icon("hand", "small accent"), String(places.get(p.peerId))) : null,
+          p.hand ? el("span", { class: "hand-place-row", role: "img", "aria-label": t("people.hand_number", { number: places.get(p.peerId) }), title: t("tile.hand_raised") }, icon("hand", "small accent"), String(places.get(p.peerId))) : null,
           p.screen ? icon("monitor-up", "small") : null,
           p.kind === "bot" ? null : icon(p.video ? "video" : "video-off", p.video ? "small" : "small dim"),
           p.kind === "bot" ? null : icon(p.audio ? "mic" : "mic-off", p.audio ? "small" : "small danger"),
@@ -230,11 +231,11 @@ export class Moderation {
     // Room-level controls and the waiting queue: the host's only.
     show($("host-controls"), host);
     const lock = $("btn-lock");
-    lock.textContent = this.state.locked ? "Unlock room" : "Lock room";
+    lock.textContent = this.state.locked ? t("host.unlock") : t("host.lock");
     lock.setAttribute("aria-pressed", String(this.state.locked));
     const waitingRoom = $("btn-waiting-room");
     waitingRoom.setAttribute("aria-pressed", String(this.state.waitingRoom));
-    $("waiting-room-state").textContent = this.state.waitingRoom ? "On" : "Off";
+    $("waiting-room-state").textContent = this.state.waitingRoom ? t("common.on") : t("common.off");
     const queue = host ? this.waiting : [];
     show($("waiting-section"), queue.length > 0);
     $("waiting-count").textContent = `(${queue.length})`;
@@ -247,8 +248,8 @@ export class Moderation {
           el(
             "span",
             { class: "person-actions" },
-            this.textButton(person.id, "admit", "Admit", `Admit ${person.name}`, () => this.admit(person), "primary"),
-            this.textButton(person.id, "decline", "Decline", `Decline ${person.name}`, () => this.decline(person)),
+            this.textButton(person.id, "admit", t("host.admit"), t("host.admit_name", { name: person.name }), () => this.admit(person), "primary"),
+            this.textButton(person.id, "decline", t("host.decline"), t("host.decline_name", { name: person.name }), () => this.decline(person)),
           ),
         ),
       ),
@@ -256,7 +257,7 @@ export class Moderation {
     const badge = $("waiting-badge");
     badge.textContent = String(queue.length);
     show(badge, queue.length > 0);
-    $("btn-people").setAttribute("aria-label", queue.length ? `Participants, ${queue.length} waiting` : "Participants");
+    $("btn-people").setAttribute("aria-label", queue.length ? t("people.label_waiting", { count: queue.length }) : t("people.label"));
 
     if (keep) {
       const again =

@@ -1,6 +1,7 @@
 // Connection quality and speaking, as pure functions of the numbers the browser gives us (DOM-free, tested
 // with Node): the per-tile quality grade and its words, the active-speaker ring with its hold, the
 // "you are muted" hint, and the echo page's round-trip figures from a getStats report.
+import { lang, t } from "./i18n.js";
 
 /** Grade a connection from its stats (PeerLink.stats()) for the per-tile indicator. */
 export function grade({ rtt, loss, fps, state }, expectVideo) {
@@ -10,13 +11,13 @@ export function grade({ rtt, loss, fps, state }, expectVideo) {
   return "good";
 }
 
-const WORDS = { good: "Good connection", fair: "Fair connection", poor: "Poor connection" };
+const WORDS = { good: "quality.good", fair: "quality.fair", poor: "quality.poor" };
 
 /** The tile's quality indicator: its grade and the sentence its label and tooltip say. */
 export function quality(stats, expectVideo) {
   const level = grade(stats, expectVideo);
   const rtt = stats.rtt === null ? "–" : `${Math.round(stats.rtt)} ms`;
-  return { level, detail: `${WORDS[level]}: round trip ${rtt}, loss ${(stats.loss * 100).toFixed(1)}%, ${Math.round(stats.fps)} fps` };
+  return { level, detail: t("quality.detail", { grade: t(WORDS[level]), rtt, loss: (stats.loss * 100).toFixed(1), fps: Math.round(stats.fps) }) };
 }
 
 export const SPEAKING_LEVEL_REMOTE = 0.04; // RTP audio level (0..1, linear)
@@ -84,6 +85,27 @@ export class Speaking {
   remote(peerId, level, audioOn, now) {
     return this.mark(peerId, audioOn && level > SPEAKING_LEVEL_REMOTE, now);
   }
+}
+
+// The echo bot's problems by name (EchoReport.problem_codes, docs/media.md): the page's words, the report's figures.
+const ECHO_PROBLEMS = {
+  "no-video": () => t("echo.problem_no_video"),
+  "low-fps": ({ video }) => t("echo.problem_low_fps", { fps: video.fps.toFixed(0) }),
+  "low-resolution": ({ video }) => t("echo.problem_low_resolution", { width: video.width, height: video.height }),
+  "no-audio": () => t("echo.problem_no_audio"),
+  silent: () => t("echo.problem_silent"),
+  "high-loss": ({ loss }) => t("echo.problem_high_loss", { loss: loss.toFixed(0) }),
+};
+
+/**
+ * The echo report's problems in words: the server's own sentences in English (as i18n.js's serverText), else
+ * the page's words for each problem's name; the server's sentences too for a name the page does not know.
+ */
+export function echoProblems(report) {
+  const codes = report.problem_codes;
+  if (lang() === "en" || !Array.isArray(codes) || !codes.every((code) => Object.hasOwn(ECHO_PROBLEMS, code))) return report.problems;
+  const loss = Math.max(...[report.video_loss_pct, report.audio_loss_pct].filter((v) => v !== null && v !== undefined));
+  return codes.map((code) => ECHO_PROBLEMS[code]({ video: report.video, loss }));
 }
 
 /**

@@ -2,6 +2,7 @@
 // The REC badge with who started it and the Record button (disabled, saying why, for anyone else); the
 // rules are authority.js's. Its notices come with the room state (moderation.js).
 import { currentRecording, startedBy, stopRefusal } from "./authority.js";
+import { t } from "./i18n.js";
 import { show, toast } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
@@ -30,7 +31,7 @@ export class Recording {
       return;
     }
     const stop = !!this.current();
-    await this.call.moderation.request(stop ? "recording-stop" : "recording-start", {}, stop ? "Stopping the recording…" : "Starting the recording…");
+    await this.call.moderation.request(stop ? "recording-stop" : "recording-start", {}, stop ? t("rec.stopping") : t("rec.starting"));
   }
 
   render() {
@@ -38,14 +39,14 @@ export class Recording {
     show($("rec-indicator"), !!rec);
     const by = startedBy(rec, this.call.selfId, (id) => this.call.moderation.nameOf(id));
     $("rec-by").textContent = by ? `· ${by}` : "";
-    $("rec-indicator").title = by ? `Recording, started by ${by}` : "Recording";
+    $("rec-indicator").title = by ? t("rec.started_by", { name: by }) : t("rec.recording");
     const button = $("btn-record");
     const why = this.cannotStop();
     button.setAttribute("aria-pressed", String(!!rec));
     button.classList.toggle("recording", !!rec);
     button.setAttribute("aria-disabled", String(!!why));
-    button.dataset.tip = why || (rec ? "Stop recording" : "Start recording");
-    button.setAttribute("aria-label", rec ? "Stop recording" : "Record");
+    button.dataset.tip = why || (rec ? t("rec.stop") : t("rec.start_tip"));
+    button.setAttribute("aria-label", rec ? t("rec.stop") : t("rec.record"));
     if (why) button.setAttribute("aria-description", why);
     else button.removeAttribute("aria-description");
   }

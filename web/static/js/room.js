@@ -1,8 +1,10 @@
 // The room page: pre-join (preview, level meter, device pickers, name, password) and then the call.
+import "./catalog.js";
 import { connectClient } from "./socket.js";
 import { Call } from "./call.js";
 import { acquire, canShareScreen, fillPicker, getCamera, getMic, insecureProblem, LevelMeter } from "./devices.js";
 import { noiseSuppressionWanted, rememberNoiseSuppression } from "./noise.js";
+import { serverText, t } from "./i18n.js";
 import { joinErrorText, roomStatusText } from "./joining.js";
 import { hueClass, initials } from "./text.js";
 import { setIcon, show } from "./ui.js";
@@ -71,13 +73,13 @@ function refreshPreview() {
   const mic = $("pre-mic");
   const micOn = media.audioOn && !!media.micTrack;
   mic.setAttribute("aria-pressed", String(micOn));
-  mic.setAttribute("aria-label", micOn ? "Turn microphone off" : "Turn microphone on");
+  mic.setAttribute("aria-label", micOn ? t("prejoin.mic_turn_off") : t("prejoin.mic_turn_on"));
   mic.classList.toggle("off", !micOn);
   setIcon(mic, micOn ? "mic" : "mic-off");
   mic.disabled = !media.micTrack;
   const cam = $("pre-cam");
   cam.setAttribute("aria-pressed", String(!!camOn));
-  cam.setAttribute("aria-label", camOn ? "Turn camera off" : "Turn camera on");
+  cam.setAttribute("aria-label", camOn ? t("prejoin.cam_turn_off") : t("prejoin.cam_turn_on"));
   cam.classList.toggle("off", !camOn);
   setIcon(cam, camOn ? "video" : "video-off");
 }
@@ -144,7 +146,7 @@ $("pre-cam").addEventListener("click", async () => {
       media.videoOn = true;
     } catch {
       $("device-note").textContent =
-        insecureProblem()?.message || "The camera could not be started. Check that it is plugged in and allowed, then try again.";
+        insecureProblem()?.message || t("prejoin.camera_failed");
       show($("device-note"), true);
     }
   }
@@ -194,7 +196,7 @@ $("join-form").addEventListener("submit", async (event) => {
   if (waiting) return;
   const name = nameInput.value.trim();
   if (!name) {
-    showError("Type your name so others know who you are.");
+    showError(t("prejoin.name_needed"));
     nameInput.focus();
     return;
   }
@@ -227,7 +229,7 @@ async function tryJoin(payload, name, password) {
   if (code === "wrong-password") {
     show($("password-block"), true);
     show($("lock-block"), false);
-    showError($("join-password").value ? joinErrorText(ack.error) : "This room is protected by a password. Type it and press Join.");
+    showError($("join-password").value ? joinErrorText(ack.error) : t("prejoin.password_needed"));
     $("join-password").focus();
   } else {
     showError(joinErrorText(ack.error));
@@ -253,7 +255,7 @@ client.on("admitted", ({ ticket } = {}) => {
 client.on("declined", ({ message } = {}) => {
   if (!waiting || call) return;
   showWaiting(null);
-  showError(message || "The host did not let you in.");
+  showError(serverText({ message }, "prejoin.declined"));
 });
 
 // The server forgets a waiting socket that loses its connection: get back in the queue when it returns.
@@ -290,7 +292,7 @@ function enterCall(ack, name, password) {
       show($("call"), false);
       document.body.classList.remove("in-call");
       document.title = `${room} · Noom`;
-      $("left-title").textContent = title || "You left the call";
+      $("left-title").textContent = title || t("left.title");
       $("left-reason").textContent = reason;
       show($("left"), true);
       askRooms();

@@ -1,6 +1,7 @@
 // Video tiles and the stage layout: an even grid, or a spotlight on one tile (pinned, presenting, or the active
 // speaker in the speaker view; layout.js decides which).
 import { stageLayout } from "./layout.js";
+import { lang, t } from "./i18n.js";
 import { hueClass, initials } from "./text.js";
 import { el, icon, setIcon } from "./ui.js";
 
@@ -19,14 +20,14 @@ export class Tile {
     this.mutedIcon = icon("mic-off", "muted-icon");
     this.mutedIcon.setAttribute("role", "img");
     this.mutedIcon.setAttribute("aria-hidden", "false");
-    this.mutedIcon.setAttribute("aria-label", "Microphone muted");
+    this.mutedIcon.setAttribute("aria-label", t("tile.mic_muted"));
     this.handPlace = el("span", { class: "hand-place" });
-    this.hand = el("span", { class: "hand-badge", role: "img", "aria-label": "Hand raised", title: "Hand raised" }, icon("hand"), this.handPlace);
+    this.hand = el("span", { class: "hand-badge", role: "img", "aria-label": t("tile.hand_raised"), title: t("tile.hand_raised") }, icon("hand"), this.handPlace);
     this.pin = el("button", { type: "button", class: "tile-pin", "aria-pressed": "false" }, icon("pin", "small"));
     this.pin.addEventListener("click", () => onPin(this));
     this.reactions = el("div", { class: "reactions", "aria-live": "polite" });
-    this.quality = el("span", { class: "quality good", role: "img", "aria-label": "Connection quality", title: "Connecting…" }, icon("signal-high"));
-    this.screenBadge = el("span", { class: "screen-badge" }, icon("monitor-up", "small"), "Presenting");
+    this.quality = el("span", { class: "quality good", role: "img", "aria-label": t("tile.quality"), title: t("tile.connecting") }, icon("signal-high"));
+    this.screenBadge = el("span", { class: "screen-badge" }, icon("monitor-up", "small"), t("tile.presenting"));
     this.node = el(
       "div",
       { class: "tile", dataset: { peerId } },
@@ -43,7 +44,7 @@ export class Tile {
 
   setName(name) {
     this.name = name;
-    this.nameText.textContent = this.self ? `${name} (you)` : name;
+    this.nameText.textContent = this.self ? t("people.you", { name }) : name;
     this.avatar.textContent = initials(name);
     this.avatar.className = `avatar ${hueClass(name)}`;
     this.setPinned(this.pinned);
@@ -51,10 +52,10 @@ export class Tile {
 
   setPinned(pinned) {
     this.pinned = !!pinned;
-    const who = this.self ? "your tile" : this.name;
+    const who = this.self ? t("tile.your_tile") : this.name;
     this.pin.setAttribute("aria-pressed", String(this.pinned));
-    this.pin.setAttribute("aria-label", this.pinned ? `Unpin ${who}` : `Pin ${who}`);
-    this.pin.title = this.pinned ? "Unpin" : "Pin to the stage";
+    this.pin.setAttribute("aria-label", this.pinned ? t("tile.unpin_who", { who }) : t("tile.pin_who", { who }));
+    this.pin.title = this.pinned ? t("tile.unpin") : t("tile.pin");
     setIcon(this.pin, this.pinned ? "pin-off" : "pin");
     this.node.classList.toggle("pinned", this.pinned);
   }
@@ -62,14 +63,14 @@ export class Tile {
   /** The raised hand's place in the room's queue (1, 2, 3…), or null while the hand is down. */
   setHandPlace(place) {
     this.handPlace.textContent = place ? String(place) : "";
-    const label = place ? `Hand raised, ${ordinal(place)} in line` : "Hand raised";
+    const label = place ? t("tile.hand_place", { place: ordinal(place) }) : t("tile.hand_raised");
     this.hand.setAttribute("aria-label", label);
     this.hand.title = label;
   }
 
   /** An emoji floating up over the tile for a few seconds. */
   showReaction(emoji) {
-    const bubble = el("span", { class: "reaction", text: emoji, role: "img", "aria-label": `${this.self ? "You" : this.name} reacted ${emoji}` });
+    const bubble = el("span", { class: "reaction", text: emoji, role: "img", "aria-label": this.self ? t("tile.you_reacted", { emoji }) : t("tile.reacted", { name: this.name, emoji }) });
     this.reactions.append(bubble);
     setTimeout(() => bubble.remove(), REACTION_MS);
   }
@@ -107,10 +108,11 @@ export class Tile {
   }
 }
 
+// "1st", "2nd" in English; Korean says "1번째" (the catalog's tile.ordinal_* forms, by plural-rule "ordinal" category).
 function ordinal(n) {
-  const tail = n % 100 >= 11 && n % 100 <= 13 ? "th" : { 1: "st", 2: "nd", 3: "rd" }[n % 10] || "th";
-  return `${n}${tail}`;
+  return t(ORDINALS[new Intl.PluralRules(lang(), { type: "ordinal" }).select(n)] || "tile.ordinal_other", { n });
 }
+const ORDINALS = { one: "tile.ordinal_one", two: "tile.ordinal_two", few: "tile.ordinal_few", other: "tile.ordinal_other" };
 
 /** Lay the tiles out on the stage, ``featured`` (a Tile or null) on it. CSSOM custom properties are allowed by our
  * CSP (no inline style attributes). */

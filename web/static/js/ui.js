@@ -1,4 +1,5 @@
 // Small DOM helpers shared by the pages. Everything user-supplied goes through textContent, never HTML.
+import { t } from "./i18n.js";
 import { linkParts } from "./text.js";
 
 /** Create an element with attributes and children (strings become text nodes). */
@@ -72,7 +73,7 @@ export function toast(text, kind = "info", ms = 3500, actions = []) {
  */
 export function confirmAction({ title, text, ok }) {
   const dialog = el("dialog", { class: "confirm card", "aria-labelledby": "confirm-title" });
-  const cancelButton = el("button", { type: "button", class: "btn ghost", text: "Cancel" });
+  const cancelButton = el("button", { type: "button", class: "btn ghost", text: t("common.cancel") });
   const okButton = el("button", { type: "button", class: "btn danger", text: ok });
   dialog.append(el("h2", { id: "confirm-title", text: title }), el("p", { text }), el("div", { class: "row" }, cancelButton, okButton));
   document.body.append(dialog);
