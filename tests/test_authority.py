@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+import aiohttp
 import pytest
 import socketio
 
@@ -245,3 +246,22 @@ async def test_only_the_host_lowers_someone_elses_hand(joined) -> None:
     assert await alice.call("lower-hand", {"peerId": bob.peer_id}) == {"ok": True}
     assert await alice.refused("lower-hand", {"peerId": "nobody"}) == "unknown-peer"
     await assert_silent(alice, bob, carol)
+
+
+async def test_a_page_gives_the_browser_a_signed_client_id_once(server: RunningServer) -> None:
+    secret = server.app[SECRET_KEY]
+    # unsafe: the jar keeps cookies of an IP address (the test server's 127.0.0.1), as browsers do.
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        async with session.get(server.url + "/r/demo") as response:
+            assert response.status == 200
+            given = response.cookies[CLIENT_COOKIE]
+        assert secret.verify("client", given.value) is not None
+        assert given["httponly"] and given["samesite"] == "Lax"
+        async with session.get(server.url + "/") as response:  # the browser has one: it keeps it
+            assert CLIENT_COOKIE not in response.cookies
+        async with session.get(server.url + "/static/css/app.css") as response:
+            assert response.status == 200 and CLIENT_COOKIE not in response.cookies
+    # A forged or expired id is replaced by a good one.
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        async with session.get(server.url + "/", headers={"Cookie": f"{CLIENT_COOKIE}=forged"}) as response:
+            assert secret.verify("client", response.cookies[CLIENT_COOKIE].value) is not None

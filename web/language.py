@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from functools import cache
-from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 
@@ -99,19 +98,14 @@ def page_context(request: web.Request) -> dict[str, object]:
     }
 
 
-async def remember_language(request: web.Request, response: web.StreamResponse) -> None:
-    """The switch's ``?lang=`` becomes a cookie, so every later page (and its script) speaks that language."""
-    if response.content_type != "text/html":
-        return
+def remember_language(request: web.Request, response: web.StreamResponse) -> None:
+    """On a page: the switch's ``?lang=`` becomes a cookie, so every later page (and its script) speaks that
+    language. Called before the response is prepared (web/routes.py's page middleware)."""
     # A page's words depend on these: no cache may hand one person's language to another.
     response.headers.add(hdrs.VARY, "Accept-Language, Cookie")
     chosen = request.query.get("lang")
     if chosen not in LANGUAGES or request.cookies.get(LANG_COOKIE) == chosen:
         return
-    # Written as a header: aiohttp (3.14) turns response.set_cookie() into headers before this hook runs.
-    cookie = SimpleCookie()
-    cookie[LANG_COOKIE] = chosen
-    cookie[LANG_COOKIE].update({"max-age": str(LANG_COOKIE_SECONDS), "path": "/", "samesite": "Lax"})
-    if request.secure:
-        cookie[LANG_COOKIE]["secure"] = True
-    response.headers.add(hdrs.SET_COOKIE, cookie[LANG_COOKIE].OutputString())
+    response.set_cookie(
+        LANG_COOKIE, chosen, max_age=LANG_COOKIE_SECONDS, path="/", samesite="Lax", secure=request.secure
+    )

@@ -8,6 +8,7 @@ from pathlib import Path
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from noom.protocol import ROOM_RE
 from noom.secret import CLIENT_COOKIE, SECRET_KEY
@@ -50,10 +51,10 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
 CLIENT_COOKIE_SECONDS = 365 * 24 * 3600
 
 
-async def _client_cookie(request: web.Request, response: web.StreamResponse) -> None:
+def _give_client_id(request: web.Request, response: web.StreamResponse) -> None:
     """Give every browser that opens a page a signed client id, which a host's removal then bans (instead
     of the whole address, which an office behind one NAT shares)."""
-    if response.content_type != "text/html" or SECRET_KEY not in request.app:
+    if SECRET_KEY not in request.app:
         return
     secret = request.app[SECRET_KEY]
     current = request.cookies.get(CLIENT_COOKIE)
@@ -69,6 +70,18 @@ async def _client_cookie(request: web.Request, response: web.StreamResponse) -> 
         path="/",
         secure=request.secure,
     )
+
+
+@web.middleware
+async def _page_cookies(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The cookies a page sets: the client id and the language switch's choice. A middleware, not a
+    response-prepare hook: aiohttp writes ``set_cookie()``'s headers before the hooks run (3.14), so a cookie
+    set there is silently dropped."""
+    response = await handler(request)
+    if response.content_type == "text/html" and not response.prepared:
+        _give_client_id(request, response)
+        remember_language(request, response)
+    return response
 
 
 @aiohttp_jinja2.template("lobby.html")
@@ -99,8 +112,7 @@ def setup_web(app: web.Application) -> None:
         autoescape=True,
     )
     app.on_response_prepare.append(_security_headers)
-    app.on_response_prepare.append(_client_cookie)
-    app.on_response_prepare.append(remember_language)
+    app.middlewares.append(_page_cookies)
     app.router.add_get("/", lobby, name="lobby")
     app.router.add_get("/r/{room}", room, name="room")
     app.router.add_get("/echo", echo, name="echo")
