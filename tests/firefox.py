@@ -60,10 +60,13 @@ class FirefoxPage:
         ]
 
     @classmethod
-    async def launch(cls, label: str, executable: str = FIREFOX, viewport: tuple[int, int] = (800, 520)) -> FirefoxPage:
+    async def launch(
+        cls, label: str, executable: str = FIREFOX, viewport: tuple[int, int] = (800, 520), display: str | None = None
+    ) -> FirefoxPage:
+        """``display``: an X display (Xvfb) to run on instead of headless, for a page that needs WebGL."""
         node = shutil.which("node")
         assert node, "Node.js is missing: scripts/setup.sh installs it with the npm packages"
-        options = {"executablePath": executable, "width": viewport[0], "height": viewport[1]}
+        options = {"executablePath": executable, "width": viewport[0], "height": viewport[1], "display": display}
         process = await asyncio.create_subprocess_exec(
             node,
             str(DRIVER),
@@ -72,6 +75,7 @@ class FirefoxPage:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             limit=16 * 1024 * 1024,  # one reply is one line
+            env={**os.environ, "DISPLAY": display} if display else None,
         )
         page = cls(label, process)
         try:
@@ -225,8 +229,8 @@ class Firefoxes:
     def __init__(self) -> None:
         self.pages: list[FirefoxPage] = []
 
-    async def page(self, label: str, viewport: tuple[int, int] = (800, 520)) -> FirefoxPage:
-        page = await FirefoxPage.launch(label, viewport=viewport)
+    async def page(self, label: str, viewport: tuple[int, int] = (800, 520), display: str | None = None) -> FirefoxPage:
+        page = await FirefoxPage.launch(label, viewport=viewport, display=display)
         self.pages.append(page)
         return page
 
