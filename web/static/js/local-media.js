@@ -12,10 +12,10 @@ export class LocalMedia {
   /**
    * @param {import("./call.js").Call} call
    * @param {object} media from the pre-join page:
-   *   {micTrack, camTrack, audioOn, videoOn, cameraId, micId, speakerId, noiseSuppression, background}
-   *   (`background`: "off", "blur" or "color", background.js)
+   *   {micTrack, camTrack, audioOn, videoOn, cameraId, micId, speakerId, noiseSuppression, background, backdrop}
+   *   (`background`: "off", "blur" or "color"; `backdrop`: the preview's running effect, background.js)
    */
-  constructor(call, { micTrack, camTrack, audioOn, videoOn, cameraId, micId, speakerId, noiseSuppression, background }) {
+  constructor(call, { micTrack, camTrack, audioOn, videoOn, cameraId, micId, speakerId, noiseSuppression, background, backdrop }) {
     this.call = call;
     Object.assign(this, { micTrack, camTrack, audioOn, videoOn, cameraId, micId, speakerId, noiseSuppression, background });
     this.stream = new MediaStream([micTrack, camTrack].filter(Boolean));
@@ -31,8 +31,10 @@ export class LocalMedia {
     // normally before their connection is up.
     this.refreshNoise();
     // Likewise camTrack stays the camera itself; `backdrop` is its copy with the background effect
-    // (background.js), which is what the peers and our own tile get while an effect is chosen.
-    this.backdrop = null;
+    // (background.js), which is what the peers and our own tile get while an effect is chosen. The preview's
+    // is taken over, so the call's first frames already have it.
+    this.backdrop = backdrop?.raw === camTrack ? backdrop : null;
+    if (backdrop && !this.backdrop) backdrop.stop();
     this.backdropChain = Promise.resolve();
     this.refreshBackground();
   }
@@ -57,30 +59,27 @@ export class LocalMedia {
   async applyBackground() {
     const cam = this.camTrack;
     const want = this.background !== "off" && !!cam && cam.readyState === "live";
-    if (this.backdrop && (!want || this.backdrop.raw !== cam)) {
-      const old = this.backdrop;
-      this.backdrop = null;
-      await this.sendVideo();
-      old.stop();
-      this.render();
-    }
-    if (!want) return;
-    if (this.backdrop) {
+    if (want && this.backdrop?.raw === cam) {
       this.backdrop.setEffect(this.background); // blur <-> colour: the same track
       return;
     }
-    const result = await processBackground(cam, this.background);
-    if (!result.applied) {
-      toast("Background effects cannot run in this browser: your camera is sent as it is.", "info", 6000);
-      return;
+    // The new processing is ready before the old one goes, so a new camera never goes out unprocessed.
+    let next = null;
+    if (want) {
+      next = await processBackground(cam, this.background);
+      if (!next.applied) {
+        toast("Background effects cannot run in this browser: your camera is sent as it is.", "info", 6000);
+        next = null;
+      } else if (cam !== this.camTrack || this.background === "off") {
+        next.stop(); // the camera changed or the effect went off meanwhile; the next refresh is queued
+        return;
+      }
     }
-    if (cam !== this.camTrack || this.background === "off") {
-      result.stop(); // the camera changed or the effect went off meanwhile; the next refresh is queued
-      return;
-    }
-    result.setEffect(this.background);
-    this.backdrop = result;
+    const old = this.backdrop;
+    this.backdrop = next;
+    if (!old && !next) return;
     await this.sendVideo();
+    old?.stop();
     this.render();
   }
 
@@ -240,9 +239,10 @@ export class LocalMedia {
       }
       this.stream.addTrack(this.camTrack);
       this.videoOn = true;
+      await this.refreshBackground(); // the new camera's effect first: it never goes out without it
     }
     await this.sendVideo();
-    this.refreshBackground(); // the new camera's own effect (or the old one's stopped), handed to the links
+    if (!this.videoOn) await this.refreshBackground(); // the old camera's effect stops
     this.announce({ video: this.videoOn });
     this.render();
   }
@@ -265,8 +265,8 @@ export class LocalMedia {
         const old = this.camTrack;
         this.camTrack = track;
         this.stream.addTrack(track);
+        await this.refreshBackground(); // the new camera's effect, before it is sent
         await this.sendVideo();
-        await this.refreshBackground();
         if (old) {
           // Only stop the old camera once every sender has moved to the new one.
           this.stream.removeTrack(old);

@@ -68,6 +68,7 @@ client.on("connect", () => {
 function refreshBackdrop() {
   backdropChain = backdropChain
     .then(async () => {
+      if (call) return; // the call has taken the preview's effect over
       const cam = media.videoOn ? media.camTrack : null;
       const want = media.background !== "off" && cam?.readyState === "live";
       if (backdrop && (!want || backdrop.raw !== cam)) {
@@ -77,7 +78,7 @@ function refreshBackdrop() {
       if (backdrop) backdrop.setEffect(media.background);
       else if (want) {
         const result = await processBackground(cam, media.background);
-        if (result.applied && cam === media.camTrack && media.background !== "off") backdrop = result;
+        if (result.applied && !call && cam === media.camTrack && media.background !== "off") backdrop = result;
         else result.stop();
       }
       refreshPreview();
@@ -313,7 +314,7 @@ function enterCall(ack, name, password) {
   meter = null;
   if (media.micTrack) media.micTrack.enabled = media.audioOn;
   $("preview-video").srcObject = null;
-  backdrop?.stop(); // the call runs its own on the same camera (local-media.js)
+  const running = backdrop; // the call takes the preview's effect over (local-media.js)
   backdrop = null;
   show($("prejoin"), false);
   show($("call"), true);
@@ -324,7 +325,7 @@ function enterCall(ack, name, password) {
     room,
     name,
     password,
-    media: { ...media },
+    media: { ...media, backdrop: running },
     onEnd: (reason, title) => {
       call = null;
       show($("call"), false);
