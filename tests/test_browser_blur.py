@@ -29,6 +29,7 @@ from .firefox import Firefoxes
 from .helpers import RunningServer
 from .person_scene import dilate, laplacian_variance, person_scene, resized
 from .support import eventually
+from .test_browser_screenshots import SHOTS
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ GRAB_JS = """(peerId) => {
   }
   let text = "";
   for (let i = 0; i < rgb.length; i += 0x8000) text += String.fromCharCode.apply(null, rgb.subarray(i, i + 0x8000));
-  return { width, height, rgb: btoa(text) };
+  return { width, height, shown: video.clientWidth * devicePixelRatio, rgb: btoa(text) };
 }"""
 
 
@@ -74,6 +75,7 @@ class Picture:
         self.background = resized(~dilate(person, BACKGROUND_MARGIN), width, height)
         self.face = resized(face, width, height)
         self.size = (width, height)
+        self.full = width >= 0.8 * grab["shown"]  # as large as the tile shows it: the sender has ramped up
 
     def detail(self) -> tuple[float, float]:
         """(background, face) variance of the Laplacian."""
@@ -100,14 +102,22 @@ def source_detail(frame: np.ndarray, person: np.ndarray, size: tuple[int, int]) 
 async def settled_detail(
     page: AnyPage, peer_id: str, person: np.ndarray, face: np.ndarray
 ) -> tuple[Picture, float, float]:
-    """A received picture once its detail has stopped growing (the encoder ramps its bitrate up at the start of
-    a call and after a change of track): the sharpest of a few frames a second apart."""
+    """A received picture once the sender has ramped up (at the start of a call and after a change of track an
+    encoder starts small and with few bits): the first one as large as the tile shows it, then the sharpest of a
+    few frames a second apart at that size (detail per pixel depends on the size, so only equal sizes compare)."""
+
+    async def full() -> Picture | None:
+        picture = await grab(page, peer_id, person, face)
+        return picture if picture and picture.full else None
+
+    size = (await eventually(full, "the receiver gets the picture at the tile's size", timeout=60)).size
     best: tuple[Picture, float, float] | None = None
     for _ in range(6):
-        picture = await eventually(lambda: grab(page, peer_id, person, face), "the receiver has a picture")
-        background, face_detail = picture.detail()
-        if best is None or background > best[1]:
-            best = (picture, background, face_detail)
+        picture = await eventually(full, "the receiver gets the picture at the tile's size", timeout=60)
+        if picture.size == size:
+            background, face_detail = picture.detail()
+            if best is None or background > best[1]:
+                best = (picture, background, face_detail)
         await asyncio.sleep(1.0)
     assert best is not None
     return best
@@ -122,7 +132,7 @@ async def test_blur_in_chromium_the_receiver_sees_the_background_blurred_and_the
 ) -> None:
     path, frame, person, face = scene
     alice, _ = await browsers.separate_page("alice", [f"--use-file-for-fake-video-capture={path}"])
-    bob = await browsers.page("bob")
+    bob = await browsers.page("bob", viewport=(960, 540))
     await join(alice, server.url, "blur", "Alice")
     await join(bob, server.url, "blur", "Bob")
     await assert_receiving(bob, "Alice")
@@ -158,6 +168,8 @@ async def test_blur_in_chromium_the_receiver_sees_the_background_blurred_and_the
     on, _, on_face = await settled_detail(bob, tile["peerId"], person, face)
     on_background = max(on_background, on.detail()[0])
     log.warning("blur on: received %s, background detail %.0f, face %.0f", on.size, on_background, on_face)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await bob.screenshot(path=str(SHOTS / "blur.png"))  # the README's: Alice as Bob sees her, blurred
     assert on_background <= off_background / 2, f"background detail off {off_background:.0f}, on {on_background:.0f}"
     assert on_face >= 0.5 * off_face, f"the face keeps its detail: off {off_face:.0f}, on {on_face:.0f}"
 
