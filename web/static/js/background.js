@@ -33,8 +33,12 @@ const MASK_HEIGHT = 144;
 const BLUR_SCALE = 4; // the background is blurred at a quarter of the frame's size, then scaled up
 const BLUR_PX = 4; // at that size: about 16 px of blur on the full frame
 // The model runs on every other frame and the mask is reused in between: it costs more than the rest of the
-// frame together, and a person moves little in 33 ms.
+// frame together, and a person moves little in 33 ms. On a busy machine it runs less often (up to every
+// SEGMENT_EVERY_MAX-th frame), keeping its average share of the frame interval under MODEL_SHARE, so the
+// camera's frame rate holds and the mask lags a little instead.
 const SEGMENT_EVERY = 2;
+const SEGMENT_EVERY_MAX = 5;
+const MODEL_SHARE = 0.3;
 
 /** The effect the person chose (remembered per browser; off unless chosen: it costs CPU on every frame). */
 export function backgroundWanted() {
@@ -95,13 +99,15 @@ const segmenters = new Segmenters();
  * Resolves to {track, raw, applied, reason, effect, setEffect(effect), stats(), stop()}: `track` is what to
  * send (the processed track, or `raw` itself when the effect could not start, then `applied` is false and
  * `reason` says why); setEffect switches between blur and colour without a new track; stats() gives the
- * frames drawn and the milliseconds they took; stop() ends the processing (and the processed track) but leaves
+ * frames drawn and the milliseconds they took ({frames, ms}), and of those the model's runs ({segments,
+ * segmentMs}); stop() ends the processing (and the processed track) but leaves
  * `raw` running, which stays the caller's to stop.
  */
 export async function processBackground(raw, effect) {
   const unprocessed = (reason) => {
     console.warn(`background effect is off: ${reason}`);
-    return { track: raw, raw, applied: false, reason, effect: "off", setEffect() {}, stats: () => ({ frames: 0, ms: 0 }), stop() {} };
+    const stats = () => ({ frames: 0, ms: 0, segments: 0, segmentMs: 0 });
+    return { track: raw, raw, applied: false, reason, effect: "off", setEffect() {}, stats, stop() {} };
   };
   if (typeof HTMLCanvasElement === "undefined" || !HTMLCanvasElement.prototype.captureStream)
     return unprocessed("this browser cannot make a video track from a canvas");
@@ -130,7 +136,12 @@ export async function processBackground(raw, effect) {
     setEffect(next) {
       compositor.effect = next;
     },
-    stats: () => ({ frames: compositor.frames, ms: compositor.busyMs }),
+    stats: () => ({
+      frames: compositor.frames,
+      ms: compositor.busyMs,
+      segments: compositor.segments,
+      segmentMs: compositor.segmentMs,
+    }),
     stop: () => compositor.stop(),
   };
 }
@@ -143,11 +154,15 @@ class Compositor {
     this.effect = effect;
     this.frames = 0;
     this.busyMs = 0;
+    this.segments = 0; // model runs, and their share of busyMs
+    this.segmentMs = 0;
     this.stopped = false;
     this.timer = 0;
     this.lastTime = -1;
     this.lastStamp = 0;
     this.sinceSegment = SEGMENT_EVERY;
+    this.segmentEvery = SEGMENT_EVERY;
+    this.modelMs = 0; // a moving average of one model run
     this.video = document.createElement("video");
     this.video.muted = true;
     this.video.playsInline = true;
@@ -221,7 +236,7 @@ class Compositor {
     const out = this.out;
     const frame = this.frame.node;
     this.frame.ctx.drawImage(this.video, 0, 0, width, height);
-    if (++this.sinceSegment >= SEGMENT_EVERY) {
+    if (++this.sinceSegment >= this.segmentEvery) {
       this.sinceSegment = 0;
       this.segment(frame);
     }
@@ -249,6 +264,7 @@ class Compositor {
 
   /** Run the model on `frame` and keep its person mask, as the alpha of the mask canvas. */
   segment(frame) {
+    const started = performance.now();
     this.small.ctx.drawImage(frame, 0, 0, MASK_WIDTH, MASK_HEIGHT);
     // The runtime wants strictly increasing timestamps (ms).
     const stamp = Math.max(performance.now(), this.lastStamp + 1);
@@ -265,6 +281,13 @@ class Compositor {
       this.mask.ctx.putImageData(this.maskPixels, 0, 0);
     } finally {
       result.close?.();
+      const took = performance.now() - started;
+      this.segments += 1;
+      this.segmentMs += took;
+      this.modelMs = this.modelMs ? 0.9 * this.modelMs + 0.1 * took : took;
+      const interval = 1000 / (this.raw.getSettings().frameRate || 30);
+      const every = Math.ceil(this.modelMs / (MODEL_SHARE * interval));
+      this.segmentEvery = Math.min(SEGMENT_EVERY_MAX, Math.max(SEGMENT_EVERY, every));
     }
   }
 
