@@ -34,11 +34,11 @@ const BLUR_SCALE = 4; // the background is blurred at a quarter of the frame's s
 const BLUR_PX = 4; // at that size: about 16 px of blur on the full frame
 // The model runs on every other frame and the mask is reused in between: it costs more than the rest of the
 // frame together, and a person moves little in 33 ms. On a busy machine it runs less often (up to every
-// SEGMENT_EVERY_MAX-th frame), keeping its average share of the frame interval under MODEL_SHARE, so the
-// camera's frame rate holds and the mask lags a little instead.
+// SEGMENT_EVERY_MAX-th frame), keeping its average cost per frame under MODEL_BUDGET_MS (a third of a
+// 30 fps frame interval), so the camera's frame rate holds and the mask lags a little instead.
 const SEGMENT_EVERY = 2;
 const SEGMENT_EVERY_MAX = 5;
-const MODEL_SHARE = 0.3;
+const MODEL_BUDGET_MS = 11;
 
 /** The effect the person chose (remembered per browser; off unless chosen: it costs CPU on every frame). */
 export function backgroundWanted() {
@@ -181,18 +181,67 @@ class Compositor {
   }
 
   async start() {
+    if (typeof MediaStreamTrackProcessor !== "undefined" && typeof MediaStreamTrackGenerator !== "undefined") {
+      this.startStreams();
+      return;
+    }
     await this.video.play();
-    this.resize();
+    this.resize(this.video.videoWidth, this.video.videoHeight);
     // The canvas track gets a frame each time the canvas is drawn: at the camera's own rate.
     [this.track] = this.output.captureStream().getVideoTracks();
     this.track.contentHint = "motion";
-    this.draw(); // the first frame now, so the track never starts black
+    this.draw(this.video); // the first frame now, so the track never starts black
     this.schedule();
   }
 
-  resize() {
-    const width = this.video.videoWidth || 640;
-    const height = this.video.videoHeight || 360;
+  /**
+   * Chromium: every camera frame as a VideoFrame (MediaStreamTrackProcessor), each processed frame into a
+   * track of our own (MediaStreamTrackGenerator). Unlike a <video> element and its frame callbacks, this
+   * does not depend on the page's rendering, which on a busy machine without a GPU skips frames.
+   */
+  startStreams() {
+    this.video.srcObject = null;
+    const processor = new MediaStreamTrackProcessor({ track: this.raw });
+    const generator = new MediaStreamTrackGenerator({ kind: "video" });
+    generator.contentHint = "motion";
+    // A generated track reports no frame size, unlike a camera or a canvas track; the sizing of what is sent
+    // (sizing.js) reads it from the sender's track, so report the size of the frames it carries.
+    const settings = generator.getSettings.bind(generator);
+    generator.getSettings = () => ({ ...settings(), width: this.output.width, height: this.output.height });
+    this.track = generator;
+    this.reader = processor.readable.getReader();
+    const writer = generator.writable.getWriter();
+    const pump = async () => {
+      while (!this.stopped) {
+        const { value: frame, done } = await this.reader.read();
+        if (done) break;
+        if (generator.readyState === "ended") {
+          frame.close();
+          break; // whoever held the processed track stopped it
+        }
+        let processed = null;
+        try {
+          this.resize(frame.displayWidth, frame.displayHeight);
+          this.draw(frame);
+          processed = new VideoFrame(this.output, { timestamp: frame.timestamp });
+        } catch (error) {
+          console.warn("noom: background effect frame", error);
+        } finally {
+          frame.close();
+        }
+        if (processed) await writer.write(processed); // the generator takes the frame over
+      }
+      this.stop();
+    };
+    pump().catch((error) => {
+      console.warn("noom: background effect stopped", error);
+      this.stop();
+    });
+  }
+
+  resize(videoWidth, videoHeight) {
+    const width = videoWidth || 640;
+    const height = videoHeight || 360;
     if (this.output.width === width && this.output.height === height) return;
     this.output.width = this.frame.node.width = width;
     this.output.height = this.frame.node.height = height;
@@ -219,8 +268,10 @@ class Compositor {
       return;
     }
     if (this.video.currentTime !== this.lastTime) {
+      this.lastTime = this.video.currentTime;
       try {
-        this.draw();
+        this.resize(this.video.videoWidth, this.video.videoHeight);
+        this.draw(this.video);
       } catch (error) {
         console.warn("noom: background effect frame", error);
       }
@@ -228,14 +279,13 @@ class Compositor {
     this.schedule();
   }
 
-  draw() {
+  /** Draw camera frame `source` (a <video> or a VideoFrame) with its background replaced. */
+  draw(source) {
     const started = performance.now();
-    this.lastTime = this.video.currentTime;
-    this.resize();
     const { width, height } = this.output;
     const out = this.out;
     const frame = this.frame.node;
-    this.frame.ctx.drawImage(this.video, 0, 0, width, height);
+    this.frame.ctx.drawImage(source, 0, 0, width, height);
     if (++this.sinceSegment >= this.segmentEvery) {
       this.sinceSegment = 0;
       this.segment(frame);
@@ -285,8 +335,7 @@ class Compositor {
       this.segments += 1;
       this.segmentMs += took;
       this.modelMs = this.modelMs ? 0.9 * this.modelMs + 0.1 * took : took;
-      const interval = 1000 / (this.raw.getSettings().frameRate || 30);
-      const every = Math.ceil(this.modelMs / (MODEL_SHARE * interval));
+      const every = Math.ceil(this.modelMs / MODEL_BUDGET_MS);
       this.segmentEvery = Math.min(SEGMENT_EVERY_MAX, Math.max(SEGMENT_EVERY, every));
     }
   }
@@ -296,6 +345,7 @@ class Compositor {
     this.stopped = true;
     clearTimeout(this.timer);
     this.raw.removeEventListener("ended", this.onEnded);
+    this.reader?.cancel().catch(() => {});
     this.track?.stop();
     this.video.srcObject = null;
   }
