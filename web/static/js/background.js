@@ -1,7 +1,10 @@
 // Background effects for the camera before it is sent: blur the room behind the person, or replace it with a
 // plain colour. A person-segmentation model finds the person in each frame and the page composites:
-//   camera track -> <video> -> segmentation mask (MediaPipe, WebAssembly) -> canvas: person over the
-//   blurred (or plain) background -> canvas.captureStream() -> processed track, sent instead of the camera.
+//   camera frames -> segmentation mask (MediaPipe, WebAssembly) -> canvas: person over the blurred (or
+//   plain) background -> processed track, sent instead of the camera.
+// The frames come from MediaStreamTrackProcessor and go out through MediaStreamTrackGenerator where the
+// browser has them (Chromium); elsewhere (Firefox) from a <video> with requestVideoFrameCallback and out
+// through canvas.captureStream().
 //
 // Why MediaPipe Tasks (@mediapipe/tasks-vision) on its CPU delegate, with the selfie-segmentation model that
 // @mediapipe/selfie_segmentation ships: the older @mediapipe/selfie_segmentation "solution" runs its graph on
