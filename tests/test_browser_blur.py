@@ -193,6 +193,9 @@ async def test_blur_in_chromium_the_receiver_sees_the_background_blurred_and_the
     await alice.get_by_role("combobox", name="Background").select_option("blur")
     await open_room(alice, server.url, "blur-again", "Alice")
     assert await alice.get_by_role("combobox", name="Background").input_value() == "blur"
+    # The preview runs it, and the call starts with it (it takes the preview's running effect over).
+    await alice.click("#join-button")
+    await eventually(lambda: _is(effect_of(alice), "blur"), "the call starts with the blur chosen before joining")
 
 
 async def _is(value: Any, expected: str) -> bool:
