@@ -11,4 +11,5 @@ $py scripts/bench/bench_media.py --rounds 2 --seconds 8 --max-sessions 8
 $py scripts/bench/bench_media.py --profile 2 --rounds 2 --seconds 8
 $py scripts/bench/bench_mesh.py
 $py scripts/bench/bench_encoder.py
+$py scripts/bench/bench_blur.py
 $py scripts/soak.py --minutes 10

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything Noom needs on a fresh machine, idempotently:
 #   - Debian packages (only with --system): chromium, firefox-esr, redis-server, coturn, iproute2, iptables,
-#     espeak-ng and sox, and fonts for the test suite;
+#     espeak-ng, sox and xvfb, and fonts for the test suite;
 #   - a virtualenv in .venv with the locked dependencies (requirements.lock, dev extra included) and Noom
 #     itself installed editable;
 #   - the browser client's npm packages in web/node_modules (and the tests' own: axe-core, puppeteer-core), and
@@ -32,6 +32,8 @@ if ((want_system)); then
   # The noise-suppression test's fake microphone: speech from espeak-ng, resampled by sox.
   command -v espeak-ng >/dev/null || missing+=(espeak-ng)
   command -v sox >/dev/null || missing+=(sox)
+  # The background-effect test's Firefox: headless Firefox has no WebGL without a GPU, under Xvfb it has Mesa's.
+  command -v Xvfb >/dev/null || missing+=(xvfb)
   if ((${#missing[@]})); then
     if [[ $(id -u) -eq 0 ]]; then
       log "installing Debian packages: ${missing[*]}"

@@ -12,9 +12,31 @@ import shutil
 import sys
 from pathlib import Path
 
+from tflite_metadata import add_normalization
+
 from noom.web.assets import HERE, NPM_SOURCES, VENDOR, referenced_assets
 
 NODE_MODULES = HERE / "node_modules"
+# MediaPipe Tasks posts usage statistics to a Google endpoint every minute, which no option turns off. The
+# pages' CSP (connect-src 'self') blocks it anyway, but a page of ours should not even try: the logger's flush
+# becomes "nothing to send". Matched exactly, so an upgrade that changes this code stops the vendor step.
+TELEMETRY_FLUSH = "flush(t,e){if(this.error)"
+NO_TELEMETRY_FLUSH = "flush(t,e){if(this.i=[],t?.(),1)return;if(this.error)"
+TELEMETRY_URL = "https://odml.pa.googleapis.com/v1/log"
+
+
+def drop_telemetry(path: Path) -> None:
+    """Make MediaPipe's usage logger (in the vision bundle at ``path``) send nothing."""
+    text = path.read_text(encoding="utf-8")
+    if text.count(TELEMETRY_FLUSH) != 1 or text.count(TELEMETRY_URL) != 1:
+        raise SystemExit(f"vendor_assets: {path.name}: MediaPipe's usage logger changed; update drop_telemetry")
+    path.write_text(text.replace(TELEMETRY_FLUSH, NO_TELEMETRY_FLUSH), encoding="utf-8")
+
+
+# Copied files that are changed on the way: the selfie-segmentation models get the input-normalisation
+# metadata MediaPipe Tasks needs to run them (scripts/tflite_metadata.py; static/js/background.js), and the
+# MediaPipe bundle loses its telemetry.
+REWRITES = {("selfie-segmentation", ".tflite"): add_normalization, ("tasks-vision", ".mjs"): drop_telemetry}
 
 
 def vendor() -> list[Path]:
@@ -36,6 +58,9 @@ def vendor() -> list[Path]:
                 target = VENDOR / folder / path.name
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(path, target)
+                rewrite = REWRITES.get((folder, target.suffix))
+                if rewrite:
+                    rewrite(target)
                 copied.append(target)
     return copied
 

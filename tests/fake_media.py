@@ -138,3 +138,14 @@ def write_noisy_speech_wav(
         out.setframerate(rate)
         out.writeframes((samples * 32767).astype("<i2").tobytes())
     return path, np.concatenate(speaking)
+
+
+def write_still_y4m(path: Path, rgb: np.ndarray, fps: int = 30, frames: int = 30) -> Path:
+    """Write a clip of ``frames`` copies of the RGB image ``rgb`` at ``fps`` (a camera looking at a still scene)."""
+    height, width = rgb.shape[:2]
+    frame = _i420(rgb.astype(np.float32))
+    with path.open("wb") as f:
+        f.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(frames):
+            f.write(b"FRAME\n" + frame)
+    return path

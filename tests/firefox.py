@@ -71,14 +71,21 @@ class FirefoxPage:
         noise_suppression: bool = False,
         netns: str | None = None,
         secure_origin: str | None = None,
+        display: str | None = None,
     ) -> FirefoxPage:
         """One Firefox page. ``noise_suppression`` as in ``Browsers.page``; ``netns``: run the driver and its
         Firefox inside that network namespace (tests/netlab.py) — both, because puppeteer reaches Firefox's
         WebDriver BiDi over a loopback websocket, so the two must share a loopback; ``secure_origin``: a plain-http
-        origin Firefox treats as secure (cameras), like Chromium's --unsafely-treat-insecure-origin-as-secure."""
+        origin Firefox treats as secure (cameras), like Chromium's --unsafely-treat-insecure-origin-as-secure;
+        ``display``: an X display (Xvfb) to run on instead of headless, for a page that needs WebGL."""
         node = shutil.which("node")
         assert node, "Node.js is missing: scripts/setup.sh installs it with the npm packages"
-        options: dict[str, Any] = {"executablePath": executable, "width": viewport[0], "height": viewport[1]}
+        options: dict[str, Any] = {
+            "executablePath": executable,
+            "width": viewport[0],
+            "height": viewport[1],
+            "display": display,
+        }
         if not noise_suppression:
             options["initScript"] = NOISE_SUPPRESSION_OFF_SCRIPT
         if secure_origin:
@@ -93,6 +100,7 @@ class FirefoxPage:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             limit=16 * 1024 * 1024,  # one reply is one line
+            env={**os.environ, "DISPLAY": display} if display else None,
         )
         page = cls(label, process)
         try:

@@ -124,6 +124,11 @@ async def test_wheel_serves_every_page_and_asset(wheel_server: NoomProcess) -> N
     # chosen build from the page, so nothing else would reach them).
     assert {"/vendor/rnnoise/workletProcessor.js", "/vendor/noise-suppressor/rnnoise_simd.wasm"} <= assets
     assert "/vendor/noise-suppressor/rnnoise.wasm" in assets
+    # MediaPipe for the camera's background effect (static/js/background.js names its runtime and model).
+    assert {
+        "/vendor/tasks-vision-wasm/vision_wasm_internal.wasm",
+        "/vendor/selfie-segmentation/selfie_segmentation_landscape.tflite",
+    } <= assets
     assert any(path.startswith("/static/js/") for path in assets)
 
 

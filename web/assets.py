@@ -1,5 +1,5 @@
-"""The browser's third-party files (socket.io-client, Lucide icons, RNNoise): which ones the pages reference, and
-where the package keeps them (static/vendor/, filled from the pinned npm packages by
+"""The browser's third-party files (socket.io-client, Lucide icons, RNNoise, MediaPipe): which ones the pages
+reference, and where the package keeps them (static/vendor/, filled from the pinned npm packages by
 scripts/vendor_assets.py and shipped inside the wheel)."""
 
 from __future__ import annotations
@@ -17,6 +17,11 @@ NPM_SOURCES = {
     # the AudioWorklet processor, which the package keeps one folder down.
     "noise-suppressor": Path("@sapphi-red") / "web-noise-suppressor" / "dist",
     "rnnoise": Path("@sapphi-red") / "web-noise-suppressor" / "dist" / "rnnoise",
+    # Background effects for the camera (static/js/background.js): MediaPipe's vision runtime (module and
+    # WebAssembly) and the selfie-segmentation model from the package of that name.
+    "tasks-vision": Path("@mediapipe") / "tasks-vision",
+    "tasks-vision-wasm": Path("@mediapipe") / "tasks-vision" / "wasm",
+    "selfie-segmentation": Path("@mediapipe") / "selfie_segmentation",
 }
 _REFERENCE = re.compile(r"/vendor/(" + "|".join(re.escape(name) for name in NPM_SOURCES) + r")/([A-Za-z0-9._-]+)")
 _PAGE_SUFFIXES = {".html", ".js", ".css"}

@@ -125,3 +125,7 @@ def setup_web(app: web.Application) -> None:
     # RNNoise for the microphone (static/js/noise.js): the library module, its WebAssembly builds, its worklet.
     app.router.add_static("/vendor/noise-suppressor/", VENDOR / "noise-suppressor", name="noise-suppressor")
     app.router.add_static("/vendor/rnnoise/", VENDOR / "rnnoise", name="rnnoise-worklet")
+    # Background effects for the camera (static/js/background.js): MediaPipe's runtime and the segmentation model.
+    app.router.add_static("/vendor/tasks-vision/", VENDOR / "tasks-vision", name="tasks-vision")
+    app.router.add_static("/vendor/tasks-vision-wasm/", VENDOR / "tasks-vision-wasm", name="tasks-vision-wasm")
+    app.router.add_static("/vendor/selfie-segmentation/", VENDOR / "selfie-segmentation", name="selfie-segmentation")

@@ -107,7 +107,10 @@ async function main() {
     browser: "firefox",
     executablePath: options.executablePath || "/usr/bin/firefox-esr",
     protocol: "webDriverBiDi",
-    headless: true,
+    // Headless unless given an X display (Xvfb): headless Firefox has no WebGL on a machine without a GPU,
+    // and MediaPipe (the camera's background effect) needs it; under Xvfb (DISPLAY, set by tests/firefox.py)
+    // it gets Mesa's software GL.
+    headless: !options.display,
     dumpio: false,
     defaultViewport: { width: options.width || 800, height: options.height || 520 },
     extraPrefsFirefox: { ...PREFS, ...(options.prefs || {}) },

@@ -3,6 +3,7 @@
 // and the invite link.
 import { fillPicker } from "./devices.js";
 import { rememberNoiseSuppression } from "./noise.js";
+import { rememberBackground } from "./background.js";
 import { roomPath } from "./joining.js";
 import { escapeTarget, shortcutFor } from "./shortcuts.js";
 import { t } from "./i18n.js";
@@ -55,6 +56,14 @@ export class Controls {
       },
       { signal },
     );
+    $("call-background").addEventListener(
+      "change",
+      (event) => {
+        rememberBackground(event.target.value);
+        local.setBackground(event.target.value);
+      },
+      { signal },
+    );
     document.addEventListener("keydown", (event) => this.key(event), { signal });
   }
 
@@ -98,6 +107,7 @@ export class Controls {
       await fillPicker($("call-mic"), "audioinput", local.micId || local.micTrack?.getSettings().deviceId);
       await fillPicker($("call-speaker"), "audiooutput", local.speakerId);
       $("call-noise").checked = local.noiseSuppression;
+      $("call-background").value = local.background;
     }
     show(panel, open);
     $("btn-settings").setAttribute("aria-expanded", String(open));

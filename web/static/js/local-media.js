@@ -1,6 +1,7 @@
 // Our own media in the call: microphone, camera and screen tracks, the raised hand, device switching mid-call
-// (replaceTrack, no renegotiation), noise suppression of what the microphone sends, the self tile and the
-// bar's mic / camera / share / hand buttons.
+// (replaceTrack, no renegotiation), noise suppression of what the microphone sends, the background effect on
+// what the camera sends, the self tile and the bar's mic / camera / share / hand buttons.
+import { processBackground } from "./background.js";
 import { getCamera, getMic, LevelMeter } from "./devices.js";
 import { t } from "./i18n.js";
 import { suppressNoise } from "./noise.js";
@@ -12,11 +13,12 @@ export class LocalMedia {
   /**
    * @param {import("./call.js").Call} call
    * @param {object} media from the pre-join page:
-   *   {micTrack, camTrack, audioOn, videoOn, cameraId, micId, speakerId, noiseSuppression}
+   *   {micTrack, camTrack, audioOn, videoOn, cameraId, micId, speakerId, noiseSuppression, background, backdrop}
+   *   (`background`: "off", "blur" or "color"; `backdrop`: the preview's running effect, background.js)
    */
-  constructor(call, { micTrack, camTrack, audioOn, videoOn, cameraId, micId, speakerId, noiseSuppression }) {
+  constructor(call, { micTrack, camTrack, audioOn, videoOn, cameraId, micId, speakerId, noiseSuppression, background, backdrop }) {
     this.call = call;
-    Object.assign(this, { micTrack, camTrack, audioOn, videoOn, cameraId, micId, speakerId, noiseSuppression });
+    Object.assign(this, { micTrack, camTrack, audioOn, videoOn, cameraId, micId, speakerId, noiseSuppression, background });
     this.stream = new MediaStream([micTrack, camTrack].filter(Boolean));
     this.screenTrack = null;
     this.hand = false;
@@ -29,6 +31,57 @@ export class LocalMedia {
     // The links made before the worklet is ready start with the raw track and move over by replaceTrack,
     // normally before their connection is up.
     this.refreshNoise();
+    // Likewise camTrack stays the camera itself; `backdrop` is its copy with the background effect
+    // (background.js), which is what the peers and our own tile get while an effect is chosen. The preview's
+    // is taken over, so the call's first frames already have it.
+    this.backdrop = backdrop?.raw === camTrack ? backdrop : null;
+    if (backdrop && !this.backdrop) backdrop.stop();
+    this.backdropChain = Promise.resolve();
+    this.refreshBackground();
+  }
+
+  /** The camera track the peers get: with the background effect when that runs, else the camera. */
+  sentCamera() {
+    return this.backdrop?.track || this.camTrack;
+  }
+
+  /** Choose the background effect mid-call (the settings picker): replaceTrack, no renegotiation. */
+  async setBackground(effect) {
+    this.background = effect;
+    await this.refreshBackground();
+  }
+
+  /** Like refreshNoise, for the camera and the background effect. */
+  refreshBackground() {
+    this.backdropChain = this.backdropChain.then(() => this.applyBackground()).catch((error) => console.warn("noom: background effect", error));
+    return this.backdropChain;
+  }
+
+  async applyBackground() {
+    const cam = this.camTrack;
+    const want = this.background !== "off" && !!cam && cam.readyState === "live";
+    if (want && this.backdrop?.raw === cam) {
+      this.backdrop.setEffect(this.background); // blur <-> colour: the same track
+      return;
+    }
+    // The new processing is ready before the old one goes, so a new camera never goes out unprocessed.
+    let next = null;
+    if (want) {
+      next = await processBackground(cam, this.background);
+      if (!next.applied) {
+        toast(t("call.background_unavailable"), "info", 6000);
+        next = null;
+      } else if (cam !== this.camTrack || this.background === "off") {
+        next.stop(); // the camera changed or the effect went off meanwhile; the next refresh is queued
+        return;
+      }
+    }
+    const old = this.backdrop;
+    this.backdrop = next;
+    if (!old && !next) return;
+    await this.sendVideo();
+    old?.stop();
+    this.render();
   }
 
   /** The audio track the peers get: the noise-suppressed microphone when that runs, else the microphone. */
@@ -86,7 +139,7 @@ export class LocalMedia {
 
   /** What we send each peer (PeerLink's ``local``): the screen replaces the camera on the one video sender. */
   current() {
-    return { audio: this.sentAudio(), video: this.screenTrack || (this.videoOn ? this.camTrack : null), stream: this.stream };
+    return { audio: this.sentAudio(), video: this.screenTrack || (this.videoOn ? this.sentCamera() : null), stream: this.stream };
   }
 
   /** Our flags as the others should see them. */
@@ -103,7 +156,8 @@ export class LocalMedia {
   render() {
     const tile = this.call.selfTile;
     const showing = this.screenTrack || (this.videoOn && this.camTrack);
-    tile.setStream(new MediaStream(showing ? [this.screenTrack || this.camTrack] : []));
+    // Our tile shows what the others get (the background effect included).
+    tile.setStream(new MediaStream(showing ? [this.screenTrack || this.sentCamera()] : []));
     tile.node.classList.toggle("mirror", !this.screenTrack);
     tile.setState(this.state());
     const mic = $("btn-mic");
@@ -186,8 +240,10 @@ export class LocalMedia {
       }
       this.stream.addTrack(this.camTrack);
       this.videoOn = true;
+      await this.refreshBackground(); // the new camera's effect first: it never goes out without it
     }
     await this.sendVideo();
+    if (!this.videoOn) await this.refreshBackground(); // the old camera's effect stops
     this.announce({ video: this.videoOn });
     this.render();
   }
@@ -210,6 +266,7 @@ export class LocalMedia {
         const old = this.camTrack;
         this.camTrack = track;
         this.stream.addTrack(track);
+        await this.refreshBackground(); // the new camera's effect, before it is sent
         await this.sendVideo();
         if (old) {
           // Only stop the old camera once every sender has moved to the new one.
@@ -289,10 +346,12 @@ export class LocalMedia {
   }
 
   /** Read-only view for tests: our microphone and camera as the browser has them (a muted mic is a disabled track),
-   * and whether the microphone goes out through noise suppression. */
+   * whether the microphone goes out through noise suppression, and the camera through which background effect. */
   tracks() {
     return {
       noiseSuppressed: !!this.noise,
+      background: this.backdrop ? this.backdrop.effect : "off",
+      backgroundCost: this.backdrop?.stats() || null,
       audio: this.micTrack && { enabled: this.micTrack.enabled, readyState: this.micTrack.readyState },
       video: this.camTrack && { enabled: this.camTrack.enabled, readyState: this.camTrack.readyState },
     };
@@ -304,6 +363,9 @@ export class LocalMedia {
     this.noiseSuppression = false; // a refresh still queued starts nothing now
     this.noise?.stop();
     this.noise = null;
+    this.background = "off";
+    this.backdrop?.stop();
+    this.backdrop = null;
     for (const track of [this.micTrack, this.camTrack, this.screenTrack]) track?.stop();
   }
 }

@@ -4,6 +4,7 @@ import { connectClient } from "./socket.js";
 import { Call } from "./call.js";
 import { acquire, canShareScreen, fillPicker, getCamera, getMic, insecureProblem, LevelMeter } from "./devices.js";
 import { noiseSuppressionWanted, rememberNoiseSuppression } from "./noise.js";
+import { backgroundWanted, processBackground, rememberBackground } from "./background.js";
 import { serverText, t } from "./i18n.js";
 import { joinErrorText, roomStatusText } from "./joining.js";
 import { hueClass, initials } from "./text.js";
@@ -23,7 +24,10 @@ const media = {
   micId: localStorage.getItem("noom.audioinput") || "",
   speakerId: localStorage.getItem("noom.audiooutput") || "",
   noiseSuppression: noiseSuppressionWanted(), // applied to what the call sends (local-media.js)
+  background: backgroundWanted(), // likewise; the preview shows it too
 };
+let backdrop = null; // the preview's background effect (background.js) while one is chosen
+let backdropChain = Promise.resolve();
 let meter = null;
 let meterFrame = 0;
 let roomLocked = false;
@@ -61,10 +65,36 @@ client.on("connect", () => {
 
 // ---- preview ----------------------------------------------------------------------------------------
 
+/** Run the chosen background effect on the preview's camera (or stop it), then show the result. Serialised
+ * like local-media.js's, so a quick change never leaves two running. */
+function refreshBackdrop() {
+  backdropChain = backdropChain
+    .then(async () => {
+      if (call) return; // the call has taken the preview's effect over
+      const cam = media.videoOn ? media.camTrack : null;
+      const want = media.background !== "off" && cam?.readyState === "live";
+      if (backdrop && (!want || backdrop.raw !== cam)) {
+        backdrop.stop();
+        backdrop = null;
+      }
+      if (backdrop) backdrop.setEffect(media.background);
+      else if (want) {
+        const result = await processBackground(cam, media.background);
+        if (result.applied && !call && cam === media.camTrack && media.background !== "off") backdrop = result;
+        else result.stop();
+      }
+      refreshPreview();
+    })
+    .catch((error) => console.warn("noom: background effect", error));
+  return backdropChain;
+}
+
 function refreshPreview() {
   const video = $("preview-video");
   const camOn = media.videoOn && media.camTrack;
-  video.srcObject = camOn ? new MediaStream([media.camTrack]) : null;
+  // The preview shows what the call will send: with the background effect when one runs.
+  const shown = backdrop?.raw === media.camTrack ? backdrop.track : media.camTrack;
+  if (video.srcObject?.getVideoTracks()[0] !== (camOn ? shown : undefined)) video.srcObject = camOn ? new MediaStream([shown]) : null;
   show($("preview-off"), !camOn);
   const avatar = $("preview-avatar");
   const name = $("join-name").value.trim() || "?";
@@ -126,6 +156,7 @@ async function startDevices() {
     fillPicker($("pick-speaker"), "audiooutput", media.speakerId),
   ]);
   refreshPreview();
+  refreshBackdrop();
   runMeter();
 }
 
@@ -152,6 +183,7 @@ $("pre-cam").addEventListener("click", async () => {
   }
   localStorage.setItem("noom.videoOn", String(media.videoOn));
   refreshPreview();
+  refreshBackdrop();
 });
 
 $("pick-camera").addEventListener("change", async (event) => {
@@ -161,6 +193,7 @@ $("pick-camera").addEventListener("change", async (event) => {
   media.camTrack?.stop();
   media.camTrack = await getCamera(media.cameraId).catch(() => null);
   refreshPreview();
+  refreshBackdrop();
 });
 $("pick-mic").addEventListener("change", async (event) => {
   media.micId = event.target.value;
@@ -173,6 +206,12 @@ $("pre-noise").checked = media.noiseSuppression;
 $("pre-noise").addEventListener("change", (event) => {
   media.noiseSuppression = event.target.checked;
   rememberNoiseSuppression(media.noiseSuppression);
+});
+$("pick-background").value = media.background;
+$("pick-background").addEventListener("change", (event) => {
+  media.background = event.target.value;
+  rememberBackground(media.background);
+  refreshBackdrop();
 });
 $("pick-speaker").addEventListener("change", (event) => {
   media.speakerId = event.target.value;
@@ -277,6 +316,8 @@ function enterCall(ack, name, password) {
   meter = null;
   if (media.micTrack) media.micTrack.enabled = media.audioOn;
   $("preview-video").srcObject = null;
+  const running = backdrop; // the call takes the preview's effect over (local-media.js)
+  backdrop = null;
   show($("prejoin"), false);
   show($("call"), true);
   document.body.classList.add("in-call");
@@ -286,7 +327,7 @@ function enterCall(ack, name, password) {
     room,
     name,
     password,
-    media: { ...media },
+    media: { ...media, backdrop: running },
     onEnd: (reason, title) => {
       call = null;
       show($("call"), false);
@@ -308,6 +349,7 @@ $("rejoin").addEventListener("click", async () => {
   show($("left"), false);
   show($("prejoin"), true);
   media.noiseSuppression = $("pre-noise").checked = noiseSuppressionWanted(); // the call's switch may have moved it
+  media.background = $("pick-background").value = backgroundWanted(); // and the call's background picker
   if (!client.socket.connected) client.socket.connect(); // the join below is sent once it is connected
   devicesReady = startDevices().catch((error) => console.warn("noom: device set-up failed", error));
   const { name, password } = lastJoin || { name: nameInput.value.trim(), password: "" };
