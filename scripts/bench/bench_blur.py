@@ -26,8 +26,15 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench_mesh import COLLECT_PCS_JS, browsers_cpu, say
-from common import machine_description, noom_server, rerun_in_namespace, write_section
+from common import (
+    COLLECT_PCS_JS,
+    machine_description,
+    measured_window,
+    noom_server,
+    rerun_in_namespace,
+    say,
+    write_section,
+)
 
 from tests.fake_media import write_still_y4m
 from tests.person_scene import person_scene
@@ -86,12 +93,7 @@ async def measure(effect: str, url: str, camera: Path, warmup: float, seconds: f
                 await eventually(
                     lambda page=page: _effect_is(page, effect), f"the camera goes out with effect {effect}", timeout=60
                 )
-            await asyncio.sleep(warmup)
-            first = [await p.evaluate(SNAPSHOT_JS) for p in pages]
-            cpu0, t0 = browsers_cpu(), time.monotonic()
-            await asyncio.sleep(seconds)
-            last = [await p.evaluate(SNAPSHOT_JS) for p in pages]
-            cpu1, elapsed = browsers_cpu(), time.monotonic() - t0
+            first, last, elapsed, cpu = await measured_window(pages, SNAPSHOT_JS, warmup, seconds)
         finally:
             await browser.close()
     sent = [(b["sent"] - a["sent"]) / elapsed for a, b in zip(first, last, strict=True)]
@@ -110,7 +112,7 @@ async def measure(effect: str, url: str, camera: Path, warmup: float, seconds: f
         "model_ms_per_run": round(segment_ms / segments, 1) if segments else None,
         "model_runs_per_frame": round(segments / frames, 2) if frames else None,
         "composite_ms_per_frame": round((ms - segment_ms) / frames, 1) if frames else None,
-        "browser_cores": round((cpu1 - cpu0) / elapsed, 2),
+        "browser_cores": round(cpu / elapsed, 2),
     }
 
 

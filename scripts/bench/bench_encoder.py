@@ -26,8 +26,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench_mesh import browsers_cpu, say
-from common import DOCS, machine_description, noom_server, rerun_in_namespace, write_section
+from common import DOCS, browsers_cpu, machine_description, noom_server, rerun_in_namespace, say, write_section
 
 from tests.support import launch_chromium
 

@@ -31,7 +31,16 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from common import DOCS, cpu_seconds, machine_description, noom_server, rerun_in_namespace, write_section
+from common import (
+    COLLECT_PCS_JS,
+    DOCS,
+    machine_description,
+    measured_window,
+    noom_server,
+    rerun_in_namespace,
+    say,
+    write_section,
+)
 
 from tests.support import launch_chromium
 
@@ -40,18 +49,6 @@ WINDOW = (1280, 800)
 FAKE_FPS = 20
 
 # Every RTCPeerConnection a page makes, so the benchmark can read getStats of all of them.
-COLLECT_PCS_JS = """(() => {
-  const Native = window.RTCPeerConnection;
-  window.__benchPcs = [];
-  window.RTCPeerConnection = function (...args) {
-    const pc = new Native(...args);
-    window.__benchPcs.push(pc);
-    return pc;
-  };
-  window.RTCPeerConnection.prototype = Native.prototype;
-  Object.setPrototypeOf(window.RTCPeerConnection, Native);
-})();"""
-
 SNAPSHOT_JS = """async () => {
   const out = { encodeTime: 0, framesEncoded: 0, bytesSent: 0, outbound: [], inbound: [] };
   for (const pc of window.__benchPcs || []) {
@@ -89,44 +86,6 @@ SNAPSHOT_JS = """async () => {
 }"""
 
 
-def say(text: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
-
-
-def chromium_pids() -> list[int]:
-    """Every Chromium process descended from this script (Playwright's driver starts them)."""
-    parents: dict[int, int] = {}
-    names: dict[int, str] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        pid = int(entry.name)
-        names[pid] = stat[stat.index("(") + 1 : stat.rindex(")")]
-        parents[pid] = int(stat.rsplit(")", 1)[1].split()[1])
-    me, found = os.getpid(), []
-    for pid in parents:
-        p = pid
-        while p > 1 and p != me:
-            p = parents.get(p, 1)
-        if p == me and "chrom" in names[pid].lower():
-            found.append(pid)
-    return found
-
-
-def browsers_cpu() -> float:
-    total = 0.0
-    for pid in chromium_pids():
-        try:
-            total += cpu_seconds(pid)
-        except OSError:
-            pass
-    return total
-
-
 async def measure(n: int, sizing: bool, url: str, warmup: float, seconds: float) -> dict[str, Any]:
     from playwright.async_api import async_playwright
 
@@ -151,15 +110,10 @@ async def measure(n: int, sizing: bool, url: str, warmup: float, seconds: float)
                 for other in names:
                     if other != me:
                         await assert_receiving(page, other, timeout=90)
-            await asyncio.sleep(warmup)
-            first = [await p.evaluate(SNAPSHOT_JS) for p in pages]
-            cpu0, t0 = browsers_cpu(), time.monotonic()
-            await asyncio.sleep(seconds)
-            last = [await p.evaluate(SNAPSHOT_JS) for p in pages]
-            cpu1, elapsed = browsers_cpu(), time.monotonic() - t0
+            first, last, elapsed, cpu = await measured_window(pages, SNAPSHOT_JS, warmup, seconds)
         finally:
             await browser.close()
-    return summarize(n, sizing, first, last, elapsed, cpu1 - cpu0)
+    return summarize(n, sizing, first, last, elapsed, cpu)
 
 
 def summarize(n: int, sizing: bool, first: list[dict], last: list[dict], elapsed: float, cpu: float) -> dict:

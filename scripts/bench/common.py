@@ -1,6 +1,7 @@
 """Shared pieces of the benchmark scripts: process sampling from /proc, running inside a private network
 namespace, and writing results into docs/benchmarks.md between markers so every table there comes from a run.
-Ports and polling come from tests/support.py, as in the tests."""
+Ports and polling come from tests/support.py, as in the tests. For the browser benchmarks: every
+RTCPeerConnection of a page collected, the Chromium processes' CPU, and one measured window over the pages."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -89,3 +92,68 @@ def noom_server(*flags: str) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+# An init script for a page: its RTCPeerConnections, kept in window.__benchPcs for the snapshots' getStats.
+COLLECT_PCS_JS = """(() => {
+  const Native = window.RTCPeerConnection;
+  window.__benchPcs = [];
+  window.RTCPeerConnection = function (...args) {
+    const pc = new Native(...args);
+    window.__benchPcs.push(pc);
+    return pc;
+  };
+  window.RTCPeerConnection.prototype = Native.prototype;
+  Object.setPrototypeOf(window.RTCPeerConnection, Native);
+})();"""
+
+
+def say(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+def chromium_pids() -> list[int]:
+    """Every Chromium process descended from this script (Playwright's driver starts them)."""
+    parents: dict[int, int] = {}
+    names: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        names[pid] = stat[stat.index("(") + 1 : stat.rindex(")")]
+        parents[pid] = int(stat.rsplit(")", 1)[1].split()[1])
+    me, found = os.getpid(), []
+    for pid in parents:
+        p = pid
+        while p > 1 and p != me:
+            p = parents.get(p, 1)
+        if p == me and "chrom" in names[pid].lower():
+            found.append(pid)
+    return found
+
+
+def browsers_cpu() -> float:
+    total = 0.0
+    for pid in chromium_pids():
+        try:
+            total += cpu_seconds(pid)
+        except OSError:
+            pass
+    return total
+
+
+async def measured_window(
+    pages: list[Any], snapshot_js: str, warmup: float, seconds: float
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], float, float]:
+    """After ``warmup`` s, each page's ``snapshot_js`` at the start and the end of a ``seconds``-long window:
+    (first snapshots, last snapshots, the window's length in s, the browsers' CPU seconds in it)."""
+    await asyncio.sleep(warmup)
+    first = [await p.evaluate(snapshot_js) for p in pages]
+    cpu0, t0 = browsers_cpu(), time.monotonic()
+    await asyncio.sleep(seconds)
+    last = [await p.evaluate(snapshot_js) for p in pages]
+    return first, last, time.monotonic() - t0, browsers_cpu() - cpu0
