@@ -201,25 +201,26 @@ def add_metadata(model: bytes, metadata: bytes) -> bytes:
             struct.pack_into("<I", block.out, field_pos[slot], _u32(model, fields[slot]))
         elif slot not in (MODEL_BUFFERS, MODEL_METADATA):
             old_ref(field_pos[slot], fields[slot] + _u32(model, fields[slot]))
+
+    def extended_vector(slot: int, old: list[int]) -> int:
+        """Field ``slot`` becomes a vector of the ``old`` entries and one slot more; returns that slot's position."""
+        vector_at = block.write(Vector([]))
+        block.patch(field_pos[slot], vector_at)
+        struct.pack_into("<I", block.out, vector_at, len(old) + 1)
+        block.out.extend(b"\0\0\0\0" * (len(old) + 1))
+        for i, target in enumerate(old):
+            old_ref(vector_at + 4 + 4 * i, target)
+        return vector_at + 4 + 4 * len(old)
+
     # buffers: the old ones and one more, holding the metadata.
-    buffers_at = block.write(Vector([]))
-    block.patch(field_pos[MODEL_BUFFERS], buffers_at)
-    struct.pack_into("<I", block.out, buffers_at, len(old_buffers) + 1)
-    block.out.extend(b"\0\0\0\0" * (len(old_buffers) + 1))
-    for i, target in enumerate(old_buffers):
-        old_ref(buffers_at + 4 + 4 * i, target)
+    new_buffer_slot = extended_vector(MODEL_BUFFERS, old_buffers)
     # metadata: the old entries and {name: TFLITE_METADATA, buffer: the new buffer's index}.
-    metadata_at = block.write(Vector([]))
-    block.patch(field_pos[MODEL_METADATA], metadata_at)
-    struct.pack_into("<I", block.out, metadata_at, len(old_metadata) + 1)
-    block.out.extend(b"\0\0\0\0" * (len(old_metadata) + 1))
-    for i, target in enumerate(old_metadata):
-        old_ref(metadata_at + 4 + 4 * i, target)
+    new_metadata_slot = extended_vector(MODEL_METADATA, old_metadata)
     entry = block.write(Table({0: METADATA_NAME, 1: ("u32", len(old_buffers))}))
-    block.patch(metadata_at + 4 + 4 * len(old_metadata), entry)
+    block.patch(new_metadata_slot, entry)
     # The new Buffer table and its bytes (16-aligned, as the schema asks of buffer data).
     buffer_table = block.write_table(Table({0: ("u32", 0)}))
-    block.patch(buffers_at + 4 + 4 * len(old_buffers), buffer_table)
+    block.patch(new_buffer_slot, buffer_table)
     data_field = buffer_table + 4
     block.align(16)
     block.out.extend(b"\0" * 12)  # the length word sits just before the 16-aligned data
