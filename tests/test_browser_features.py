@@ -121,9 +121,13 @@ async def test_camera_switch_keeps_the_call_alive(browsers: Browsers, server: Ru
     assert await alice.evaluate(own_camera) == "fake_device_0"
 
     await alice.get_by_role("button", name="Settings").click()
-    options = await alice.locator("#call-camera option").all_text_contents()
-    assert "fake_device_2" in options, options
     other = "fake_device_2"  # fake_device_1 is a depth camera (Y16) that no video encoder takes
+    # The panel lists the devices once the browser has enumerated them, a moment after it opens.
+    await eventually(
+        lambda: alice.locator("#call-camera option").all_text_contents(), "the camera picker is filled", 15
+    )
+    options = await alice.locator("#call-camera option").all_text_contents()
+    assert other in options, options
     await alice.select_option("#call-camera", label=other)
     await eventually(
         lambda: alice.evaluate(
