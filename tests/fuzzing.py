@@ -120,9 +120,7 @@ class RawSocket:
         except (ConnectionResetError, aiohttp.ClientConnectionResetError):
             pass  # the server closed the connection first: the caller sees it in the next receive
 
-    # Acks come in milliseconds; 30 s is for a machine loaded to 10 times its cores (a password's scrypt runs on a
-    # pool of two), where a timeout would stop the test midway and Hypothesis call the replay flaky.
-    async def call(self, body: str, attachments: tuple[bytes, ...] = (), timeout: float = 30) -> Any:
+    async def call(self, body: str, attachments: tuple[bytes, ...] = (), timeout: float = 10) -> Any:
         """Send ``body`` (the JSON array of an event) with an ack id; the ack's arguments, or None if the
         server closed the connection instead."""
         ack_id = next(self.ids)
@@ -130,7 +128,7 @@ class RawSocket:
         await self.send(head + body, attachments)
         return await self.wait_ack(ack_id, timeout)
 
-    async def wait_ack(self, ack_id: int, timeout: float = 30) -> Any:
+    async def wait_ack(self, ack_id: int, timeout: float = 10) -> Any:
         prefix = f"43{ack_id}"
         while True:
             packet = await self._receive(timeout)

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from noom.app import SIGNALING_KEY
 from noom.protocol import CLIENT_EVENTS
+from noom.signaling.engine import RESERVED_EVENTS
 from noom.signaling.server import MAX_PACKET_BYTES
 
 from .fuzzing import LogWatch, RawSocket, assert_ack_shape, eventually_consistent
@@ -23,7 +24,8 @@ from .helpers import Client, RunningServer
 
 # Every event of the table but the bot-starting ones, which run real aiortc bots and have their own tests.
 EVENTS = [event for event in CLIENT_EVENTS if event not in ("recording-start", "echo-start")]
-RESERVED = ["connect", "disconnect", "connect_error", "message"]
+# The names the server ignores without an ack (python-socketio's own, and "*", its catch-all handler's name).
+RESERVED = sorted(RESERVED_EVENTS)
 ROOMS = ["fuzz-a", "fuzz-b"]
 # Stand-ins for the peer ids of the fuzzing sockets, swapped in when a step runs.
 PEER_REFS = ["@peer0", "@peer1", "@peer2"]
